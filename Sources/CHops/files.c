@@ -1,0 +1,34 @@
+#define _GNU_SOURCE
+#include "chops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <zlib.h>
+
+int hops_open_in_root(int root_fd, const char *path, int flags, unsigned mode) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (unsigned long long)flags;
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  long fd;
+  do { fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how); } while (fd < 0 && errno == EINTR);
+  return (int)fd;
+}
+
+void *hops_gz_open(const char *path) { return gzopen(path, "rb"); }
+
+int hops_gz_read(void *file, void *buffer, unsigned length, const char **message) {
+  int n = gzread((gzFile)file, buffer, length);
+  if (n < 0) {
+    int code = 0;
+    *message = gzerror((gzFile)file, &code);
+  }
+  return n;
+}
+
+void hops_gz_close(void *file) { gzclose((gzFile)file); }

@@ -1,0 +1,70 @@
+#ifndef CHOPS_H
+#define CHOPS_H
+
+#include <sys/types.h>
+
+/// Starts `path` in a new process created with clone(2) and the given namespace
+/// flags (0 for a plain fork). In the child, `fds[i]` becomes descriptor i for every
+/// i < nfds and every other descriptor is closed; the signal mask and all signal
+/// dispositions are reset; the child changes to `cwd` (when not NULL) and, when
+/// `new_session` is set, starts a new session. Only async-signal-safe calls run
+/// between clone and execve, so this is safe from a multithreaded process.
+///
+/// Returns the child's pid, or -1 with `*err` set to the errno of the step that
+/// failed (clone in the parent, or anything up to execve in the child).
+pid_t hops_spawn(const char *path, char *const argv[], char *const envp[],
+                 const int *fds, int nfds, int clone_flags, const char *cwd,
+                 int new_session, int *err);
+
+/// pivot_root(2), which glibc does not wrap.
+int hops_pivot_root(const char *new_root, const char *put_old);
+
+/// Reduces the calling process to the capabilities in `keep` (numbers as in
+/// linux/capability.h): drops all others from the bounding set, clears the ambient
+/// set, and sets effective, permitted and inheritable to `keep`.
+/// Returns 0, or -errno.
+int hops_limit_capabilities(const int *keep, int nkeep);
+
+/// close_range(2) for every descriptor >= first.
+int hops_close_from(int first);
+
+#endif
+
+/// openat2(2) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: `path` is resolved as
+/// if `root_fd` were "/", so no symlink or ".." can lead outside it.
+/// Returns a descriptor, or -1 with errno set.
+int hops_open_in_root(int root_fd, const char *path, int flags, unsigned mode);
+
+/// gzip-or-plain file reading through zlib (gzread passes plain files through).
+void *hops_gz_open(const char *path);
+/// Returns bytes read, 0 at end, -1 on error (then *message is set).
+int hops_gz_read(void *file, void *buffer, unsigned length, const char **message);
+void hops_gz_close(void *file);
+
+/// Namespace flags of clone(2); the Glibc module Swift sees hides them (they
+/// need _GNU_SOURCE).
+enum {
+  HOPS_CLONE_NEWNS = 0x00020000,
+  HOPS_CLONE_NEWCGROUP = 0x02000000,
+  HOPS_CLONE_NEWUTS = 0x04000000,
+  HOPS_CLONE_NEWIPC = 0x08000000,
+  HOPS_CLONE_NEWUSER = 0x10000000,
+  HOPS_CLONE_NEWPID = 0x20000000,
+  HOPS_CLONE_NEWNET = 0x40000000,
+};
+
+/// pipe2(fds, O_CLOEXEC), also hidden behind _GNU_SOURCE.
+int hops_pipe_cloexec(int fds[2]);
+
+/// O_PATH (also behind _GNU_SOURCE): a descriptor that names a file without opening it.
+enum { HOPS_O_PATH = 010000000 };
+
+/// Blocks every signal and returns a close-on-exec signalfd that receives them,
+/// or -1 with errno set.
+int hops_signalfd_all(void);
+
+/// prctl(PR_SET_NO_NEW_PRIVS, 1): execve can never grant more privileges.
+int hops_set_no_new_privs(void);
+
+/// prctl(PR_SET_DUMPABLE, value).
+int hops_set_dumpable(int value);

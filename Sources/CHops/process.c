@@ -1,0 +1,17 @@
+#define _GNU_SOURCE
+#include "chops.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+
+int hops_signalfd_all(void) {
+  sigset_t all;
+  sigfillset(&all);
+  if (sigprocmask(SIG_BLOCK, &all, NULL) < 0) return -1;
+  return signalfd(-1, &all, SFD_CLOEXEC);
+}
+
+int hops_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+
+int hops_set_dumpable(int value) { return prctl(PR_SET_DUMPABLE, value, 0, 0, 0); }

@@ -1,0 +1,123 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Glibc
+import HopsAPI
+import HopsCore
+
+/// Reaching hopsd: probe its socket, start it when it is not running (unless told
+/// not to), and run gRPC calls over the socket.
+struct DaemonConnection {
+  let home: HopsHome
+
+  /// True when something accepts connections on the daemon's socket.
+  func isRunning() -> Bool {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    let path = Array(home.socketPath.utf8)
+    guard path.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+      for (i, byte) in path.enumerated() { raw[i] = byte }
+    }
+    return withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
+      }
+    }
+  }
+
+  /// Makes sure a daemon is serving; starts one when allowed.
+  func ensureRunning(autoStart: Bool) throws {
+    if isRunning() { return }
+    guard autoStart else {
+      throw HopsError(
+        .unavailable, "hopsd is not running (no daemon at \(home.socketPath))",
+        hint: "start it with 'hops system start', or drop --no-auto-start")
+    }
+    try startDaemon()
+  }
+
+  /// Starts hopsd in the background and waits until it accepts connections.
+  func startDaemon() throws {
+    guard geteuid() == 0 else {
+      throw HopsError(
+        .unavailable, "hopsd must run as root to create namespaces and mounts",
+        hint: "run hops as root, e.g. with sudo")
+    }
+    let daemon = try Self.daemonExecutable()
+    var pid = pid_t()
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    // The daemon must not hold our stdout or stderr: whoever reads them (a pipe,
+    // a test) would never see end-of-file.
+    for fd: Int32 in 0...2 {
+      posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+    }
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    // POSIX_SPAWN_SETSID (0x80 in glibc; Swift does not see the macro): the daemon
+    // must not share our session, or a terminal hang-up would reach it.
+    posix_spawnattr_setflags(&attributes, 0x80)
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup(daemon), strdup("--home"), strdup(home.root), nil]
+    defer { argv.forEach { free($0) } }
+    let result = posix_spawn(&pid, daemon, &actions, &attributes, argv, environ)
+    guard result == 0 else {
+      throw HopsError(.unavailable, "cannot start \(daemon): \(String(cString: strerror(result)))")
+    }
+    // Poll for the socket; reap the daemon early if it exits (for example
+    // because another one won the race, which is fine).
+    for _ in 0..<1000 {
+      if isRunning() { return }
+      var status: Int32 = 0
+      if waitpid(pid, &status, WNOHANG) == pid {
+        if isRunning() { return }
+        for _ in 0..<100 {
+          if isRunning() { return }
+          usleep(10_000)
+        }
+        throw HopsError(.unavailable, "hopsd exited during start-up", hint: "see \(home.logFile)")
+      }
+      usleep(10_000)
+    }
+    throw HopsError(.unavailable, "hopsd did not start listening within 10 s", hint: "see \(home.logFile)")
+  }
+
+  /// `$HOPS_DAEMON`, else `hopsd` beside this `hops` executable.
+  static func daemonExecutable() throws -> String {
+    if let value = getenv("HOPS_DAEMON").map({ String(cString: $0) }), !value.isEmpty { return value }
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard n > 0 else { throw HopsError(.unavailable, "cannot locate hopsd", hint: "set HOPS_DAEMON") }
+    let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let candidate = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) + "/hopsd"
+    guard access(candidate, X_OK) == 0 else {
+      throw HopsError(.unavailable, "hopsd not found at \(candidate)", hint: "build it with 'swift build' or set HOPS_DAEMON")
+    }
+    return candidate
+  }
+
+  /// Runs `body` with a client connected to the daemon.
+  func withClient<T: Sendable>(
+    _ body: @Sendable @escaping (Hops_V1_Hops.Client<HTTP2ClientTransport.Posix>) async throws -> T
+  ) async throws -> T {
+    let transport = try HTTP2ClientTransport.Posix(
+      target: .unixDomainSocket(path: home.socketPath),
+      transportSecurity: .plaintext,
+      config: .defaults)
+    return try await withGRPCClient(transport: transport) { client in
+      try await body(Hops_V1_Hops.Client(wrapping: client))
+    }
+  }
+
+  /// The options of every call: fail at once when the daemon is not there instead
+  /// of waiting for it to appear.
+  static var callOptions: CallOptions {
+    var options = CallOptions.defaults
+    options.waitForReady = false
+    return options
+  }
+}

@@ -1,0 +1,118 @@
+import Dispatch
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Glibc
+import HopsAPI
+import HopsCore
+
+/// The client side of one run: stdin, signals and the request go up one stream;
+/// stdout, stderr and the exit come down the other.
+struct RunClient {
+  let request: Hops_V1_RunRequest
+  let verbose: Bool
+
+  /// Signals that a user sends to "the command" and that must reach the sandbox.
+  static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
+
+  func run(on connection: DaemonConnection) async throws -> Int32 {
+    let (outgoing, sender) = AsyncStream<Hops_V1_RunInput>.makeStream()
+    sender.yield(.with { $0.request = request })
+    Self.pumpStdin(into: sender)
+    let signalSources = Self.forwardSignals(into: sender)
+    defer {
+      signalSources.forEach { $0.cancel() }
+      sender.finish()
+    }
+    let verbose = self.verbose
+    let home = connection.home
+    do {
+      return try await connection.withClient { client in
+        try await client.run(
+          request: StreamingClientRequest(of: Hops_V1_RunInput.self) { writer in
+            for await message in outgoing { try await writer.write(message) }
+          },
+          options: DaemonConnection.callOptions
+        ) { response in
+          for try await message in response.messages {
+            switch message.kind {
+            case .stdout(let data):
+              var bytes = Array(data)
+              Terminal.write(1, &bytes)
+            case .stderr(let data):
+              var bytes = Array(data)
+              Terminal.write(2, &bytes)
+            case .started(let started):
+              if verbose { Terminal.error("  Sandbox: \(started.sandboxID)") }
+            case .exit(let exit):
+              if !exit.message.isEmpty { Terminal.error("hops: \(exit.message)") }
+              if !exit.keptPath.isEmpty {
+                Terminal.error("hops: sandbox kept at \(exit.keptPath) (its changes to the rootfs are in \(exit.keptPath)/upper)")
+              }
+              sender.finish()
+              return exit.code
+            case nil:
+              continue
+            }
+          }
+          throw HopsError(.unavailable, "the connection to hopsd ended before the command did", hint: "see \(home.logFile)")
+        }
+      }
+    } catch let error as RPCError where error.code == .unavailable {
+      throw HopsError(.unavailable, "lost the connection to hopsd: \(error.message)", hint: "see \(home.logFile)")
+    }
+  }
+
+  /// Reads stdin on its own thread (reads block) and sends it up, then end-of-file.
+  static func pumpStdin(into sender: AsyncStream<Hops_V1_RunInput>.Continuation) {
+    let thread = StdinThread(sender: sender)
+    thread.start()
+  }
+
+  static func forwardSignals(into sender: AsyncStream<Hops_V1_RunInput>.Continuation) -> [any DispatchSourceSignal] {
+    forwardedSignals.map { number in
+      signal(number, SIG_IGN)
+      let source = DispatchSource.makeSignalSource(signal: number)
+      source.setEventHandler { sender.yield(.with { $0.signal = number }) }
+      source.resume()
+      return source
+    }
+  }
+}
+
+/// A pthread that copies fd 0 into the run's request stream.
+final class StdinThread: @unchecked Sendable {
+  let sender: AsyncStream<Hops_V1_RunInput>.Continuation
+
+  init(sender: AsyncStream<Hops_V1_RunInput>.Continuation) { self.sender = sender }
+
+  func start() {
+    let retained = Unmanaged.passRetained(self).toOpaque()
+    var thread = pthread_t()
+    if pthread_create(&thread, nil, { raw in
+      let me = Unmanaged<StdinThread>.fromOpaque(raw!).takeRetainedValue()
+      me.loop()
+      return nil
+    }, retained) == 0 {
+      pthread_detach(thread)
+    } else {
+      Unmanaged<StdinThread>.fromOpaque(retained).release()
+      sender.yield(.with { $0.stdinEof = true })
+    }
+  }
+
+  private func loop() {
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress!, $0.count) }
+      if n > 0 {
+        let chunk = Array(buffer[0..<n])
+        if case .terminated = sender.yield(.with { $0.stdin = .init(chunk) }) { return }
+      } else if n < 0 && errno == EINTR {
+        continue
+      } else {
+        sender.yield(.with { $0.stdinEof = true })
+        return
+      }
+    }
+  }
+}

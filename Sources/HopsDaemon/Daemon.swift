@@ -1,0 +1,91 @@
+import Dispatch
+import FoundationEssentials
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Glibc
+import HopsAPI
+import HopsCore
+import HopsImage
+import HopsOS
+import HopsRuntime
+import Logging
+import Synchronization
+
+/// hopsd's life: lock the pid file, clean what a crashed predecessor left, listen
+/// on the socket (0600 in a 0700 directory), serve, and on SIGTERM, SIGINT or the
+/// Shutdown RPC stop every sandbox, clean up and exit.
+final class Daemon: Sendable {
+  let home: HopsHome
+  let logger: Logger
+
+  init(home: HopsHome, logger: Logger) {
+    self.home = home
+    self.logger = logger
+  }
+
+  func run() async throws {
+    try HomeSetup.ensureDirectories(home)
+    let pidFile = try PidFile(path: home.pidFile)
+    defer { pidFile.release() }
+    // The pid file lock proves no other daemon serves this home, so a socket file
+    // that exists now was left by a crash.
+    unlink(home.socketPath)
+
+    let recovered = CrashRecovery.run(home: home)
+    if !recovered.removedSandboxes.isEmpty || !recovered.killedProcesses.isEmpty {
+      logger.notice(
+        "cleaned up after a previous daemon",
+        metadata: ["sandboxes": "\(recovered.removedSandboxes)", "killed": "\(recovered.killedProcesses)"])
+    }
+
+    let setup = HomeSetup(home: home)
+    let launcher = SandboxLauncher(home: home, setup: setup, initPath: try Executables.hopsInit())
+    let registry = SandboxRegistry()
+    let stopping = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
+    let shutdownRequested = AsyncStream<Void>.makeStream()
+
+    let service = HopsService(
+      home: home, setup: setup, launcher: launcher, registry: registry,
+      startedAt: Date().timeIntervalSince1970, logger: logger,
+      requestShutdown: { shutdownRequested.continuation.yield() })
+    let server = GRPCServer(
+      transport: .http2NIOPosix(
+        address: .unixDomainSocket(path: home.socketPath),
+        transportSecurity: .plaintext,
+        config: .defaults { $0.rpc.maxRequestPayloadSize = 8 << 20 }),
+      services: [service])
+    stopping.withLock { $0 = server }
+
+    // Signals become the same shutdown as the RPC.
+    let signalSources = [SIGTERM, SIGINT, SIGHUP].map { number -> any DispatchSourceSignal in
+      signal(number, SIG_IGN)
+      let source = DispatchSource.makeSignalSource(signal: number)
+      source.setEventHandler { shutdownRequested.continuation.yield() }
+      source.resume()
+      return source
+    }
+    defer { signalSources.forEach { $0.cancel() } }
+
+    try await withThrowingDiscardingTaskGroup { group in
+      group.addTask { try await server.serve() }
+      guard try await server.listeningAddress != nil else { return }
+      chmod(home.socketPath, 0o600)
+      logger.info("hopsd listening", metadata: ["socket": "\(home.socketPath)", "pid": "\(getpid())", "version": "\(HopsVersion.current)"])
+
+      group.addTask { [logger] in
+        for await _ in shutdownRequested.stream {
+          logger.info("stopping: ending every sandbox")
+          registry.killAll(reason: "the daemon is stopping")
+          await registry.waitUntilEmpty(seconds: 10)
+          // Stop accepting the socket before the process ends, so clients see a
+          // clean "not running" rather than a hang.
+          unlink(self.home.socketPath)
+          server.beginGracefulShutdown()
+          break
+        }
+      }
+    }
+    unlink(home.socketPath)
+    logger.info("hopsd stopped")
+  }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Glibc
+import HopsCore
+import HopsRuntime
+import Logging
+
+/// `hopsd [--foreground]`: the daemon's entry point.
+public struct DaemonCommand: AsyncParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "hopsd",
+    abstract: "The Hops daemon: runs sandboxes for the hops CLI.",
+    discussion: "Usually started by 'hops' on first use. Serves $HOPS_HOME/hops.sock.",
+    version: HopsVersion.current)
+
+  @Flag(help: "Log to the terminal instead of $HOPS_HOME/hopsd.log, and stay attached to it.")
+  var foreground = false
+
+  @Option(help: "Use this directory instead of $HOPS_HOME (default ~/.hops).")
+  var home: String?
+
+  public init() {}
+
+  public func run() async throws {
+    let home = self.home.map { HopsHome(root: $0) } ?? HopsHome.fromEnvironment()
+    guard geteuid() == 0 else {
+      FileHandleStderr.write("hopsd: must run as root (it creates namespaces and mounts)\n")
+      throw ExitCode(125)
+    }
+    // Our own writes to a pipe whose reader left must fail with EPIPE, not kill us.
+    signal(SIGPIPE, SIG_IGN)
+
+    let logFD: Int32
+    if foreground {
+      logFD = 2
+    } else {
+      try? HomeSetup.ensureDirectories(home)
+      logFD = open(home.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+      guard logFD >= 0 else {
+        FileHandleStderr.write("hopsd: cannot open \(home.logFile): \(String(cString: strerror(errno)))\n")
+        throw ExitCode(125)
+      }
+      // Detach from the terminal and session of whoever started us.
+      _ = setsid()
+    }
+    LoggingSystem.bootstrap { label in FileLogHandler(label: label, fd: logFD) }
+    let logger = Logger(label: "hopsd")
+    do {
+      try await Daemon(home: home, logger: logger).run()
+    } catch let error as HopsError {
+      logger.error("\(error.description)")
+      FileHandleStderr.write("hopsd: \(error.description)\n")
+      throw ExitCode(error.kind == .alreadyExists ? 1 : 125)
+    }
+  }
+}
+
+enum FileHandleStderr {
+  static func write(_ text: String) {
+    _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
+  }
+}

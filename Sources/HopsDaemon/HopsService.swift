@@ -1,0 +1,107 @@
+import FoundationEssentials
+import GRPCCore
+import Glibc
+import HopsAPI
+import HopsCore
+import HopsImage
+import HopsOS
+import HopsPolicy
+import HopsRuntime
+import Logging
+
+/// The gRPC service: thin adapters from the API to the runtime.
+struct HopsService: Hops_V1_Hops.SimpleServiceProtocol {
+  let home: HopsHome
+  let setup: HomeSetup
+  let launcher: SandboxLauncher
+  let registry: SandboxRegistry
+  let startedAt: Double
+  let logger: Logger
+  /// Called by the Shutdown RPC, after its reply is on its way.
+  let requestShutdown: @Sendable () -> Void
+
+  func run(
+    request: RPCAsyncSequence<Hops_V1_RunInput, any Error>,
+    response: RPCWriter<Hops_V1_RunOutput>,
+    context: ServerContext
+  ) async throws {
+    try await RunSession(launcher: launcher, registry: registry, logger: logger)
+      .serve(request: request, response: response)
+  }
+
+  func status(request: Hops_V1_StatusRequest, context: ServerContext) async throws -> Hops_V1_StatusReply {
+    let now = Date().timeIntervalSince1970
+    return .with {
+      $0.pid = getpid()
+      $0.startedAt = startedAt
+      $0.uptimeSeconds = now - startedAt
+      $0.version = HopsVersion.current
+      $0.activeSandboxes = Int32(registry.count)
+      $0.home = home.root
+    }
+  }
+
+  func shutdown(request: Hops_V1_ShutdownRequest, context: ServerContext) async throws -> Hops_V1_ShutdownReply {
+    logger.info("shutdown requested through the API")
+    requestShutdown()
+    return .init()
+  }
+
+  func setup(request: Hops_V1_SetupRequest, context: ServerContext) async throws -> Hops_V1_SetupReply {
+    let setup = self.setup
+    let (info, created) = try await mappingErrors { try await offloaded { try setup.ensureDefaultRootfs() } }
+    if created { logger.info("created the default rootfs", metadata: ["source": "\(info.source)"]) }
+    return .with {
+      $0.home = home.root
+      $0.defaultRootfs = .init(info)
+      $0.created = created
+    }
+  }
+
+  func createRootfs(request: Hops_V1_CreateRootfsRequest, context: ServerContext) async throws -> Hops_V1_RootfsInfo {
+    try await mappingErrors {
+      try Policy.validateName(request.name, what: "rootfs")
+      let path = request.source
+      guard path.hasPrefix("/") else { throw HopsError.invalid("source '\(path)' must be an absolute path") }
+      var info = stat()
+      guard stat(path, &info) == 0 else {
+        throw HopsError.notFound("\(path) does not exist", hint: "give a .tar, .tar.gz or a directory")
+      }
+      let source: RootfsStore.Source = info.st_mode & S_IFMT == S_IFDIR ? .directory(path) : .tarball(path)
+      let store = setup.store
+      let name = request.name
+      let replace = request.replace
+      try HomeSetup.ensureDirectories(home)
+      let created = try await offloaded { try store.create(name: name, from: source, replace: replace) }
+      logger.info("created rootfs", metadata: ["name": "\(name)", "source": "\(path)"])
+      return .init(created)
+    }
+  }
+
+  func listRootfs(request: Hops_V1_ListRootfsRequest, context: ServerContext) async throws -> Hops_V1_ListRootfsReply {
+    .with { $0.rootfs = setup.store.list().map { .init($0) } }
+  }
+
+  func removeRootfs(request: Hops_V1_RemoveRootfsRequest, context: ServerContext) async throws -> Hops_V1_RemoveRootfsReply {
+    try await mappingErrors {
+      try Policy.validateName(request.name, what: "rootfs")
+      let store = setup.store
+      let name = request.name
+      try await offloaded { try store.remove(name) }
+      logger.info("removed rootfs", metadata: ["name": "\(name)"])
+      return .init()
+    }
+  }
+}
+
+extension Hops_V1_RootfsInfo {
+  init(_ info: RootfsInfo) {
+    self = .with {
+      $0.name = info.name
+      $0.path = info.path
+      $0.source = info.source
+      $0.createdAt = info.createdAt
+      $0.sizeBytes = info.sizeBytes
+    }
+  }
+}

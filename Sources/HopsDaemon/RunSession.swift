@@ -1,0 +1,105 @@
+import GRPCCore
+import HopsAPI
+import HopsCore
+import HopsOS
+import HopsPolicy
+import HopsRuntime
+import Logging
+
+/// One `Run` call: the first message starts a sandbox, the rest of the request
+/// stream feeds its stdin and signals, and its output and exit go back. If the
+/// client goes away at any point, the sandbox is killed and removed.
+struct RunSession {
+  let launcher: SandboxLauncher
+  let registry: SandboxRegistry
+  let logger: Logger
+
+  func serve(
+    request: RPCAsyncSequence<Hops_V1_RunInput, any Error>,
+    response: RPCWriter<Hops_V1_RunOutput>
+  ) async throws {
+    var iterator = request.makeAsyncIterator()
+    guard let first = try await iterator.next(), case .request(let runRequest)? = first.kind else {
+      throw RPCError(code: .invalidArgument, message: "the first message of a run must be its request")
+    }
+    let policy = try mappingErrorsSync { try Self.policy(from: runRequest) }
+    let command = runRequest.command
+    let launcher = self.launcher
+    let sandbox = try await mappingErrors {
+      try await offloaded { try launcher.launch(policy: policy, command: command) }
+    }
+    registry.add(sandbox)
+    let registry = self.registry
+    logger.info("sandbox started", metadata: ["id": "\(sandbox.id)", "pid": "\(sandbox.initPid)", "command": "\(command)"])
+    let events = sandbox.events(onFinished: { registry.remove(sandbox) })
+
+    // The iterator moves to the input task; this task never touches it again.
+    nonisolated(unsafe) var input = iterator
+    try await withTaskCancellationHandler {
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+          do {
+            while let message = try await input.next() {
+              switch message.kind {
+              case .stdin(let data): _ = await sandbox.writeStdin(Array(data))
+              case .stdinEof: sandbox.closeStdin()
+              case .signal(let number) where (1...64).contains(number): sandbox.signal(number)
+              default: break
+              }
+            }
+            sandbox.closeStdin()
+          } catch {
+            sandbox.kill(reason: "the client disconnected", discardOutput: true)
+          }
+        }
+
+        try await response.write(.with { $0.started = .with { $0.sandboxID = sandbox.id; $0.rootfsPath = sandbox.rootfs.path } })
+        var clientGone = false
+        for await event in events {
+          let output: Hops_V1_RunOutput
+          switch event {
+          case .stdout(let bytes): output = .with { $0.stdout = .init(bytes) }
+          case .stderr(let bytes): output = .with { $0.stderr = .init(bytes) }
+          case .exit(let exit):
+            logger.info("sandbox ended", metadata: ["id": "\(sandbox.id)", "code": "\(exit.code)"])
+            output = .with {
+              $0.exit = .with {
+                $0.code = exit.code
+                $0.signal = exit.signal
+                $0.message = exit.message ?? ""
+                $0.keptPath = exit.keptPath ?? ""
+              }
+            }
+          }
+          if !clientGone {
+            do { try await response.write(output) } catch {
+              clientGone = true
+              sandbox.kill(reason: "the client disconnected", discardOutput: true)
+            }
+          }
+          sandbox.consumed()
+        }
+        group.cancelAll()
+      }
+    } onCancel: {
+      sandbox.kill(reason: "the client disconnected", discardOutput: true)
+    }
+  }
+
+  static func policy(from request: Hops_V1_RunRequest) throws -> Policy {
+    var policy = Policy()
+    policy.workspace = request.workspace.isEmpty ? nil : request.workspace
+    if !request.rootfs.isEmpty { policy.rootfs = request.rootfs }
+    if !request.network.isEmpty { policy.network = try NetworkMode.parse(request.network) }
+    if !request.hostname.isEmpty { policy.hostname = request.hostname }
+    if !request.workingDirectory.isEmpty { policy.workingDirectory = request.workingDirectory }
+    if !request.environment.isEmpty { policy.environment = request.environment.map { ($0.name, $0.value) } }
+    if policy.workspace == nil && request.workingDirectory.isEmpty { policy.workingDirectory = "/" }
+    policy.keep = request.keep
+    return policy
+  }
+}
+
+private func mappingErrorsSync<T>(_ body: () throws -> T) throws -> T {
+  do { return try body() } catch { throw RPCError(error) }
+}

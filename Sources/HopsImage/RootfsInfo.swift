@@ -1,0 +1,11 @@
+/// What the store records about one root filesystem (`info.json` beside it).
+public struct RootfsInfo: Codable, Sendable, Equatable {
+  public var name: String
+  /// The directory the sandbox's overlay uses as its lower layer.
+  public var path: String
+  /// Where it came from: a tarball path, a directory, or "busybox:/bin/busybox".
+  public var source: String
+  /// Seconds since the Unix epoch.
+  public var createdAt: Double
+  public var sizeBytes: UInt64
+}

@@ -1,0 +1,173 @@
+import FoundationEssentials
+import Glibc
+import HopsOS
+
+/// hops-init: PID 1 of the sandbox. The daemon starts it already inside fresh
+/// mount, pid, uts, ipc, net and cgroup namespaces, with the command's stdin,
+/// stdout and stderr on fds 0-2 and the control socket on fd 3.
+///
+/// The order of the privileged steps, and why:
+/// 1. Block every signal and take them from a signalfd: as PID 1 we must decide
+///    what each one does (forward it), and nothing may interrupt setup halfway.
+/// 2. Read the plan. The daemon only sends it after it has finished its own
+///    set-up for us, so reading it is also the "go".
+/// 3. Build the filesystem and pivot into it (needs CAP_SYS_ADMIN: before the drop).
+/// 4. Hostname (needs CAP_SYS_ADMIN in the new uts namespace).
+/// 5. Resolve the command inside the new root, so 127/126 name the real cause.
+/// 6. no_new_privs, then cut capabilities to the plan's set. Both are inherited by
+///    the command and cannot be undone by it. Also not dumpable, so the command
+///    cannot ptrace us and forge reports on the control socket.
+/// 7. fork + execve the command, report "started", then supervise: forward
+///    signals, reap every orphan, report the command's exit, and exit.
+public enum InitProcess {
+  public static func main() -> Never {
+    let control = LaunchPlan.controlDescriptor
+    let signals: Int32
+    do {
+      signals = try blockAllSignals()
+    } catch {
+      fail(control, code: 125, "hops-init: \(error)")
+    }
+
+    let plan: LaunchPlan
+    do {
+      guard let frame = try FramedMessages.receive(control) else { _exit(125) }
+      plan = try JSONDecoder().decode(LaunchPlan.self, from: Data(frame))
+    } catch {
+      fail(control, code: 125, "hops-init: cannot read the launch plan: \(error)")
+    }
+
+    let command: String
+    do {
+      try SandboxFilesystem(plan: plan).build()
+      try syscall("sethostname", plan.hostname) { sethostname(plan.hostname, plan.hostname.utf8.count) }
+      command = try resolveCommand(plan)
+      try ProcessControl.forbidNewPrivileges()
+      try Capabilities.limit(to: plan.capabilities)
+      try ProcessControl.setDumpable(false)
+    } catch let error as ResolveFailure {
+      fail(control, code: error.code, error.message)
+    } catch {
+      fail(control, code: 125, "cannot set up the sandbox: \(error)")
+    }
+
+    let child: pid_t
+    do {
+      child = try Spawn.start(
+        path: command, argv: plan.argv, environment: plan.environment,
+        descriptors: [0, 1, 2], workingDirectory: plan.workingDirectory)
+    } catch {
+      let (code, reason) = describeExecFailure(error.errno)
+      fail(control, code: code, "\(plan.argv[0]): \(reason)")
+    }
+    releaseStdio()
+    report(control, .started(pid: child))
+    supervise(child: child, signals: signals, control: control)
+  }
+
+  /// Every signal is blocked and read from the returned signalfd. Blocking (not
+  /// ignoring) matters for PID 1: the kernel drops signals to a namespace's init
+  /// that have no handler, unless they are blocked and so stay pending.
+  private static func blockAllSignals() throws(SyscallError) -> Int32 {
+    try ProcessControl.signalsToDescriptor()
+  }
+
+  struct ResolveFailure: Error {
+    let code: Int32
+    let message: String
+  }
+
+  private static func resolveCommand(_ plan: LaunchPlan) throws -> String {
+    guard let name = plan.argv.first, !name.isEmpty else {
+      throw ResolveFailure(code: 125, message: "no command given")
+    }
+    if CommandResolver.fileKind(plan.workingDirectory) != .directory {
+      throw ResolveFailure(
+        code: 125, message: "working directory \(plan.workingDirectory) does not exist in the sandbox")
+    }
+    let path = plan.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
+    switch CommandResolver.resolve(name, path: path) {
+    case .found(let resolved): return resolved
+    case .notFound(let message): throw ResolveFailure(code: 127, message: message)
+    case .notExecutable(let message): throw ResolveFailure(code: 126, message: message)
+    }
+  }
+
+  /// execve failed after the file was found: ENOENT then means a missing script
+  /// interpreter or dynamic loader.
+  private static func describeExecFailure(_ code: Int32) -> (Int32, String) {
+    switch code {
+    case ENOENT:
+      return (127, "cannot execute: its interpreter or dynamic loader is missing in the sandbox")
+    case ENOEXEC: return (126, "cannot execute: not a program or script this system can run")
+    case EACCES, EPERM, EISDIR, ETXTBSY: return (126, "cannot execute: \(errnoString(code))")
+    default: return (125, "cannot start: \(errnoString(code))")
+    }
+  }
+
+  /// The command has its own copies of stdin/stdout/stderr. Ours must not keep
+  /// the pipes open, or the daemon would never see end-of-file after it exits.
+  private static func releaseStdio() {
+    let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+    if null >= 0 {
+      for fd: Int32 in 0...2 { dup2(null, fd) }
+      close(null)
+    }
+  }
+
+  private static func supervise(child: pid_t, signals: Int32, control: Int32) -> Never {
+    var fds = [
+      pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+      pollfd(fd: control, events: Int16(POLLIN), revents: 0),
+    ]
+    var info = [UInt8](repeating: 0, count: 128)  // sizeof(struct signalfd_siginfo)
+    while true {
+      let ready = poll(&fds, 2, -1)
+      if ready < 0 { continue }  // EINTR cannot happen with all signals blocked; be safe anyway.
+      if fds[1].revents != 0 {
+        // The daemon is gone (it crashed or was killed): no one can receive the
+        // output or decide about the sandbox, so end it. Our exit kills the rest.
+        var byte: UInt8 = 0
+        if read(control, &byte, 1) <= 0 {
+          kill(-1, SIGKILL)
+          _exit(137)
+        }
+      }
+      guard fds[0].revents != 0 else { continue }
+      let n = info.withUnsafeMutableBytes { read(signals, $0.baseAddress!, 128) }
+      guard n == 128 else { continue }
+      let signo = info.withUnsafeBytes { $0.load(as: UInt32.self) }
+      if signo == UInt32(SIGCHLD) {
+        reapChildren(child: child, control: control)
+      } else {
+        kill(child, Int32(signo))
+      }
+    }
+  }
+
+  /// Reaps every exited process (orphans are re-parented to us); when the command
+  /// itself is among them, reports its status and exits with the same code.
+  private static func reapChildren(child: pid_t, control: Int32) {
+    while true {
+      var status: Int32 = 0
+      let pid = waitpid(-1, &status, WNOHANG)
+      if pid <= 0 { return }
+      if pid == child {
+        let signal = WaitStatus.signaled(status) ? WaitStatus.signal(status) : 0
+        let code = WaitStatus.shellCode(status)
+        report(control, .exited(code: code, signal: signal))
+        _exit(code)
+      }
+    }
+  }
+
+  private static func report(_ control: Int32, _ message: InitReport) {
+    guard let data = try? JSONEncoder().encode(message) else { return }
+    try? FramedMessages.send(control, Array(data))
+  }
+
+  private static func fail(_ control: Int32, code: Int32, _ message: String) -> Never {
+    report(control, .failed(code: code, message: message))
+    _exit(code)
+  }
+}

@@ -1,0 +1,55 @@
+/// Everything hops-init needs to build one sandbox, decided by the daemon and sent
+/// over the control socket (fd 3) as JSON. hops-init trusts nothing else: not its
+/// arguments, not its environment.
+public struct LaunchPlan: Codable, Sendable, Equatable {
+  /// The read-only lower layer: the rootfs from the store.
+  public var lowerDir: String
+  /// The sandbox's own writable layer and overlayfs work directory.
+  public var upperDir: String
+  public var workDir: String
+  /// Where the overlay is mounted before pivot_root.
+  public var rootfsMount: String
+  /// Host directory bind-mounted read-write at `workspaceTarget`, if any.
+  public var workspace: String?
+  public var workspaceTarget: String
+  public var hostname: String
+  public var workingDirectory: String
+  /// argv of the command; argv[0] is resolved through PATH inside the sandbox.
+  public var argv: [String]
+  /// `NAME=VALUE` strings.
+  public var environment: [String]
+  /// Capability names kept for the command; every other one is dropped.
+  public var capabilities: [String]
+
+  public init(
+    lowerDir: String, upperDir: String, workDir: String, rootfsMount: String,
+    workspace: String?, workspaceTarget: String, hostname: String, workingDirectory: String,
+    argv: [String], environment: [String], capabilities: [String]
+  ) {
+    self.lowerDir = lowerDir
+    self.upperDir = upperDir
+    self.workDir = workDir
+    self.rootfsMount = rootfsMount
+    self.workspace = workspace
+    self.workspaceTarget = workspaceTarget
+    self.hostname = hostname
+    self.workingDirectory = workingDirectory
+    self.argv = argv
+    self.environment = environment
+    self.capabilities = capabilities
+  }
+
+  /// The capabilities a sandboxed command keeps: enough for package managers and
+  /// ordinary root-in-a-container work (file ownership, setuid to drop to a user,
+  /// binding low ports), nothing that reaches the kernel or other processes:
+  /// no SYS_ADMIN (mount), SYS_PTRACE, SYS_MODULE, NET_ADMIN, NET_RAW, MKNOD,
+  /// SYS_TIME, SYS_BOOT, DAC_READ_SEARCH, and so on. Docker's default set minus
+  /// MKNOD, NET_RAW and AUDIT_WRITE.
+  public static let defaultCapabilities = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETPCAP", "CAP_SETFCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+  ]
+
+  /// The control socket's descriptor number in hops-init.
+  public static let controlDescriptor = Int32(3)
+}

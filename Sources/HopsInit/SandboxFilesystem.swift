@@ -1,0 +1,136 @@
+import Glibc
+import HopsOS
+
+/// Builds the sandbox's mount tree inside hops-init's fresh mount namespace and
+/// pivots into it. Order matters and is the order below:
+///
+/// 1. Make every mount private first, so nothing we do propagates to the host.
+/// 2. The overlay root: the store's rootfs below, the sandbox's own upper layer on
+///    top. Nothing of the rootfs is copied; writes land in the upper layer.
+/// 3. Kernel filesystems (/proc, /sys), a minimal /dev, tmpfs for /tmp.
+/// 4. The workspace, bind-mounted read-write.
+/// 5. Masks and read-only remounts over /proc and /sys, after /proc exists.
+/// 6. pivot_root, then detach the old root so no host path stays reachable.
+struct SandboxFilesystem {
+  let plan: LaunchPlan
+
+  /// Files in /proc that leak host information or control the host; each is
+  /// covered with /dev/null. The same list as the strictest OCI runtimes mask.
+  static let maskedProcFiles = [
+    "kcore", "sysrq-trigger", "timer_list", "timer_stats", "keys", "latency_stats",
+    "sched_debug", "kallsyms", "kmsg", "kpagecount", "kpageflags", "kpagecgroup",
+  ]
+  /// Directories in /proc and /sys that are covered with an empty read-only tmpfs.
+  static let maskedDirectories = ["proc/acpi", "proc/scsi", "proc/asound", "sys/firmware", "sys/kernel/security"]
+  /// Kept visible but read-only: writing to them would change the host's kernel.
+  static let readOnlyProcPaths = ["proc/sys", "proc/bus", "proc/fs", "proc/irq"]
+
+  /// Device nodes of a minimal /dev: (name, major, minor). Majors and minors
+  /// are below 256, where makedev(3) is simply major << 8 | minor.
+  static let devices: [(String, UInt32, UInt32)] = [
+    ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
+  ]
+
+  func build() throws(SyscallError) {
+    let root = plan.rootfsMount
+    try Mounts.makePrivate("/")
+    try Mounts.mount(
+      source: "overlay", target: root, type: "overlay", flags: [.noDev],
+      data: "lowerdir=\(plan.lowerDir),upperdir=\(plan.upperDir),workdir=\(plan.workDir)")
+
+    try mountProc(root)
+    try mountDev(root)
+    try ensureDirectory(root + "/sys")
+    try Mounts.mount(source: "sysfs", target: root + "/sys", type: "sysfs", flags: [.readOnly, .noSuid, .noDev, .noExec])
+    try ensureDirectory(root + "/tmp", mode: 0o1777)
+    try Mounts.mount(source: "tmpfs", target: root + "/tmp", type: "tmpfs", flags: [.noSuid, .noDev], data: "mode=1777")
+
+    if let workspace = plan.workspace {
+      let target = root + plan.workspaceTarget
+      try ensureDirectory(target)
+      try Mounts.bind(workspace, target)
+      try Mounts.remountBind(target, flags: [.noSuid, .noDev])
+    }
+
+    try maskKernelInterfaces(root)
+    try pivot(into: root)
+  }
+
+  private func mountProc(_ root: String) throws(SyscallError) {
+    try ensureDirectory(root + "/proc")
+    try Mounts.mount(source: "proc", target: root + "/proc", type: "proc", flags: [.noSuid, .noDev, .noExec])
+  }
+
+  private func mountDev(_ root: String) throws(SyscallError) {
+    let dev = root + "/dev"
+    try ensureDirectory(dev)
+    try Mounts.mount(source: "tmpfs", target: dev, type: "tmpfs", flags: [.noSuid, .noExec], data: "mode=755,size=64k")
+    for (name, major, minor) in Self.devices {
+      try syscall("mknod", dev + "/" + name) { mknod(dev + "/" + name, mode_t(S_IFCHR) | 0o666, dev_t(major) << 8 | dev_t(minor)) }
+      // mknod applies the umask; devices must be usable by every user.
+      try syscall("chmod", dev + "/" + name) { chmod(dev + "/" + name, 0o666) }
+    }
+    try ensureDirectory(dev + "/pts")
+    try Mounts.mount(
+      source: "devpts", target: dev + "/pts", type: "devpts", flags: [.noSuid, .noExec],
+      data: "newinstance,ptmxmode=0666,mode=0620")
+    try ensureDirectory(dev + "/shm", mode: 0o1777)
+    try Mounts.mount(source: "shm", target: dev + "/shm", type: "tmpfs", flags: [.noSuid, .noDev, .noExec], data: "mode=1777")
+    for (link, target) in [
+      ("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+      ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),
+    ] {
+      try syscall("symlink", dev + "/" + link) { symlink(target, dev + "/" + link) }
+    }
+  }
+
+  private func maskKernelInterfaces(_ root: String) throws(SyscallError) {
+    for name in Self.maskedProcFiles {
+      let path = root + "/proc/" + name
+      guard exists(path) else { continue }
+      try Mounts.bind(root + "/dev/null", path)
+    }
+    for name in Self.maskedDirectories {
+      let path = root + "/" + name
+      guard exists(path) else { continue }
+      try Mounts.mount(source: "tmpfs", target: path, type: "tmpfs", flags: [.readOnly, .noSuid, .noDev, .noExec], data: "size=0")
+    }
+    for name in Self.readOnlyProcPaths {
+      let path = root + "/" + name
+      guard exists(path) else { continue }
+      try Mounts.bind(path, path, recursive: true)
+      try Mounts.remountBind(path, flags: [.readOnly, .noSuid, .noDev, .noExec])
+    }
+  }
+
+  /// pivot_root(".", ".") stacks the old root on top of the new one; detaching it
+  /// leaves only the new root. No directory for the old root is needed, so the
+  /// rootfs needs no writable spot for it.
+  private func pivot(into root: String) throws(SyscallError) {
+    try syscall("chdir", root) { chdir(root) }
+    try Mounts.pivotRoot(".", ".")
+    try Mounts.unmount(".", detach: true)
+    try syscall("chdir", "/") { chdir("/") }
+  }
+
+  private func exists(_ path: String) -> Bool {
+    var info = stat()
+    return lstat(path, &info) == 0
+  }
+
+  /// mkdir -p with the given mode for the last component. Intermediate directories
+  /// get 0755. A path that exists as anything else is left to fail at mount time.
+  private func ensureDirectory(_ path: String, mode: mode_t = 0o755) throws(SyscallError) {
+    if exists(path) { return }
+    var prefix = ""
+    let parts = path.split(separator: "/")
+    for (index, part) in parts.enumerated() {
+      prefix += "/" + part
+      if exists(prefix) { continue }
+      let m = index == parts.count - 1 ? mode : 0o755
+      let result = mkdir(prefix, m)
+      if result != 0 && errno != EEXIST { throw SyscallError("mkdir", errno: errno, detail: prefix) }
+      if index == parts.count - 1 { chmod(prefix, m) }
+    }
+  }
+}

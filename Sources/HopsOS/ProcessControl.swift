@@ -1,0 +1,20 @@
+import CHops
+
+/// Per-process switches that hops-init flips before running the command.
+public enum ProcessControl {
+  /// Blocks every signal and returns a signalfd that delivers them instead.
+  public static func signalsToDescriptor() throws(SyscallError) -> Int32 {
+    try syscall("signalfd") { hops_signalfd_all() }
+  }
+
+  /// No execve after this can gain privileges (setuid bits, file capabilities).
+  public static func forbidNewPrivileges() throws(SyscallError) {
+    try syscall("prctl", "PR_SET_NO_NEW_PRIVS") { hops_set_no_new_privs() }
+  }
+
+  /// Not dumpable: no core dumps, and processes without CAP_SYS_PTRACE cannot
+  /// ptrace us or read our /proc entries.
+  public static func setDumpable(_ value: Bool) throws(SyscallError) {
+    try syscall("prctl", "PR_SET_DUMPABLE") { hops_set_dumpable(value ? 1 : 0) }
+  }
+}

@@ -1,0 +1,66 @@
+import CHops
+import Glibc
+
+/// Starting processes without running Swift between fork and exec (hops_spawn in
+/// CHops), optionally in new namespaces.
+public enum Spawn {
+  public struct Namespaces: OptionSet, Sendable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let mount = Namespaces(rawValue: Int32(HOPS_CLONE_NEWNS))
+    public static let pid = Namespaces(rawValue: Int32(HOPS_CLONE_NEWPID))
+    public static let uts = Namespaces(rawValue: Int32(HOPS_CLONE_NEWUTS))
+    public static let ipc = Namespaces(rawValue: Int32(HOPS_CLONE_NEWIPC))
+    public static let network = Namespaces(rawValue: Int32(HOPS_CLONE_NEWNET))
+    public static let cgroup = Namespaces(rawValue: Int32(HOPS_CLONE_NEWCGROUP))
+    public static let user = Namespaces(rawValue: Int32(HOPS_CLONE_NEWUSER))
+  }
+
+  /// Starts `path` with `argv` and `environment`. `descriptors[i]` becomes fd i in
+  /// the child; nothing else is inherited. Throws the errno of whichever step failed,
+  /// including a failed execve in the child.
+  public static func start(
+    path: String, argv: [String], environment: [String], descriptors: [Int32],
+    namespaces: Namespaces = [], workingDirectory: String? = nil, newSession: Bool = false
+  ) throws(SyscallError) -> pid_t {
+    var err: Int32 = 0
+    let pid = withCStrings(argv) { cArgv in
+      withCStrings(environment) { cEnv in
+        descriptors.withUnsafeBufferPointer { fds in
+          hops_spawn(
+            path, cArgv, cEnv, fds.baseAddress, Int32(fds.count), namespaces.rawValue,
+            workingDirectory, newSession ? 1 : 0, &err)
+        }
+      }
+    }
+    if pid < 0 { throw SyscallError("spawn", errno: err, detail: path) }
+    return pid
+  }
+
+  /// Waits for one specific child and returns its raw wait status.
+  public static func wait(_ pid: pid_t) throws(SyscallError) -> Int32 {
+    var status: Int32 = 0
+    try syscall("waitpid") { waitpid(pid, &status, 0) }
+    return status
+  }
+}
+
+/// Raw wait(2) status decoding; Glibc's W* macros are not visible to Swift.
+public enum WaitStatus {
+  public static func exited(_ status: Int32) -> Bool { status & 0x7f == 0 }
+  public static func exitCode(_ status: Int32) -> Int32 { (status >> 8) & 0xff }
+  public static func signaled(_ status: Int32) -> Bool { ((status & 0x7f) + 1) >> 1 > 0 && status & 0x7f != 0x7f }
+  public static func signal(_ status: Int32) -> Int32 { status & 0x7f }
+  /// The shell convention: the exit code, or 128 + the signal that killed it.
+  public static func shellCode(_ status: Int32) -> Int32 {
+    exited(status) ? exitCode(status) : 128 + signal(status)
+  }
+}
+
+/// Runs `body` with a NULL-terminated C array of the given strings.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+  var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+  pointers.append(nil)
+  defer { for p in pointers { free(p) } }
+  return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

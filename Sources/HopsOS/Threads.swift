@@ -1,0 +1,54 @@
+import Glibc
+
+/// A plain OS thread for work that blocks (poll, read, waitpid) and so must not
+/// run on Swift's small pool of async threads.
+public enum Threads {
+  private final class Box {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+  }
+
+  public static func detach(_ body: @escaping @Sendable () -> Void) {
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    var thread = pthread_t()
+    let result = pthread_create(&thread, nil, { raw in
+      let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+      box.body()
+      return nil
+    }, box)
+    if result != 0 {
+      // Could not start a thread: run inline rather than lose the work.
+      Unmanaged<Box>.fromOpaque(box).takeRetainedValue().body()
+    } else {
+      pthread_detach(thread)
+    }
+  }
+}
+
+/// A counting semaphore between such a thread and async code.
+public final class CountingSemaphore: @unchecked Sendable {
+  private let storage: UnsafeMutablePointer<sem_t>
+
+  public init(value: Int) {
+    storage = .allocate(capacity: 1)
+    sem_init(storage, 0, UInt32(value))
+  }
+
+  deinit {
+    sem_destroy(storage)
+    storage.deallocate()
+  }
+
+  public func wait() { while sem_wait(storage) != 0 && errno == EINTR {} }
+  public func signal() { sem_post(storage) }
+}
+
+/// Runs blocking work (file system trees, spawning, waiting) on its own thread
+/// and resumes the caller when it is done.
+public func offloaded<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+  try await withCheckedThrowingContinuation { continuation in
+    Threads.detach {
+      do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import HopsCore
+
+/// Everything that decides what one sandbox may see and do. The CLI builds it from
+/// flags (and, later, profiles); the daemon turns it into a launch plan.
+public struct Policy: Sendable, Equatable {
+  /// Host directory shown read-write at `/workspace`; nil means no workspace.
+  public var workspace: String?
+  /// Name of the root filesystem in the store.
+  public var rootfs: String
+  public var network: NetworkMode
+  public var hostname: String
+  /// Directory inside the sandbox where the command starts.
+  public var workingDirectory: String
+  /// Environment of the command. Keys are unique; order is kept for display.
+  public var environment: [(key: String, value: String)]
+  /// Keep the sandbox's files (its overlay upper layer) after the run.
+  public var keep: Bool
+
+  public static let defaultRootfs = "default"
+  public static let workspaceMountPoint = "/workspace"
+  public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+  public init(
+    workspace: String? = nil,
+    rootfs: String = Policy.defaultRootfs,
+    network: NetworkMode = .disabled,
+    hostname: String = "hops",
+    workingDirectory: String = Policy.workspaceMountPoint,
+    environment: [(key: String, value: String)] = Policy.defaultEnvironment(term: nil),
+    keep: Bool = false
+  ) {
+    self.workspace = workspace
+    self.rootfs = rootfs
+    self.network = network
+    self.hostname = hostname
+    self.workingDirectory = workingDirectory
+    self.environment = environment
+    self.keep = keep
+  }
+
+  /// A sane environment: nothing of the caller's leaks in except `TERM`.
+  public static func defaultEnvironment(term: String?) -> [(key: String, value: String)] {
+    [("PATH", defaultPath), ("HOME", "/root"), ("TERM", term ?? "xterm"), ("HOSTNAME", "hops")]
+  }
+
+  /// Sets or replaces one variable, keeping the order of the others.
+  public mutating func setEnvironment(_ key: String, _ value: String) {
+    if let index = environment.firstIndex(where: { $0.key == key }) {
+      environment[index].value = value
+    } else {
+      environment.append((key, value))
+    }
+  }
+
+  public static func == (lhs: Policy, rhs: Policy) -> Bool {
+    lhs.workspace == rhs.workspace && lhs.rootfs == rhs.rootfs && lhs.network == rhs.network
+      && lhs.hostname == rhs.hostname && lhs.workingDirectory == rhs.workingDirectory
+      && lhs.keep == rhs.keep
+      && lhs.environment.map { "\($0.key)=\($0.value)" } == rhs.environment.map { "\($0.key)=\($0.value)" }
+  }
+}

@@ -1,0 +1,55 @@
+import FoundationEssentials
+import Glibc
+import HopsCore
+import HopsImage
+
+/// What a daemon that died without cleaning up (kill -9, a crash, a power cut)
+/// left behind, found and removed by the next daemon before it serves anyone.
+///
+/// Mounts need no work: every sandbox mount lives in the sandbox's own mount
+/// namespace and goes with it. Processes normally end by themselves: hops-init
+/// kills its sandbox when its control socket to the daemon closes. What remains
+/// is the sandbox directories, and any hops-init that somehow survived.
+public enum CrashRecovery {
+  public struct Result: Sendable, Equatable {
+    public var removedSandboxes: [String] = []
+    public var killedProcesses: [Int32] = []
+  }
+
+  public static func run(home: HopsHome) -> Result {
+    var result = Result()
+    RootfsStore(home: home).removeLeftovers()
+    let ids = (try? FileManager.default.contentsOfDirectory(atPath: home.sandboxesDir)) ?? []
+    for id in ids {
+      let directory = home.sandbox(id: id)
+      let record = SandboxRecord.load(from: directory)
+      if let record, record.keep, record.exitCode != nil { continue }  // kept on purpose
+      if let pid = record?.initPid, pid > 0, isHopsInit(pid) {
+        kill(pid, SIGKILL)
+        result.killedProcesses.append(pid)
+        // Not our child (its parent died): wait until it is gone before removing its files.
+        for _ in 0..<200 where isHopsInit(pid) { usleep(5_000) }
+      }
+      if record?.keep == true {
+        var kept = record!
+        kept.exitCode = kept.exitCode ?? 137
+        try? kept.save(to: directory)
+        continue
+      }
+      try? FileManager.default.removeItem(atPath: directory)
+      result.removedSandboxes.append(id)
+    }
+    return result
+  }
+
+  /// True if `pid` is a live hops-init (not a zombie, and not a reused pid).
+  static func isHopsInit(_ pid: Int32) -> Bool {
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return false }
+    let text = String(decoding: data, as: UTF8.self)
+    guard text.contains("(hops-init)") else { return false }
+    // Field 3, after the ")" that ends the command name, is the state.
+    guard let close = text.lastIndex(of: ")") else { return false }
+    let state = text[text.index(after: close)...].split(separator: " ").first
+    return state != "Z" && state != "X"
+  }
+}

@@ -1,0 +1,203 @@
+import FoundationEssentials
+import Glibc
+import HopsCore
+import HopsImage
+import HopsInit
+import HopsOS
+import Synchronization
+
+/// One running sandbox, seen from the daemon: its stdin, its output and exit as a
+/// stream of events, signals, and teardown.
+///
+/// A monitor thread per sandbox polls stdout, stderr and the control socket, so
+/// blocking reads never occupy the daemon's async threads. Output is handed over
+/// with a small credit window: the thread stops reading when the client falls
+/// behind, and the pipe's own back-pressure then slows the command down.
+public final class Sandbox: Sendable {
+  public let id: String
+  public let directory: String
+  public let rootfs: RootfsInfo
+  public let initPid: pid_t
+  private let record: SandboxRecord
+  private let stdinFD: Int32
+  private let stdoutFD: Int32
+  private let stderrFD: Int32
+  private let controlFD: Int32
+
+  private struct State {
+    var stdinOpen = true
+    /// Set once hops-init has been reaped: its pid may be reused, never signal it again.
+    var reaped = false
+    var killedBecause: String?
+    /// Nobody reads the output any more (the client is gone): drop it, never wait.
+    var discardOutput = false
+  }
+  private let state = Mutex(State())
+  private let credits = CountingSemaphore(value: 8)
+
+  init(
+    id: String, directory: String, rootfs: RootfsInfo, record: SandboxRecord, initPid: pid_t,
+    stdin: Int32, stdout: Int32, stderr: Int32, control: Int32
+  ) {
+    self.id = id
+    self.directory = directory
+    self.rootfs = rootfs
+    self.record = record
+    self.initPid = initPid
+    self.stdinFD = stdin
+    self.stdoutFD = stdout
+    self.stderrFD = stderr
+    self.controlFD = control
+  }
+
+  // MARK: - Events
+
+  /// Starts the monitor; the stream ends after the exit event. Call once. The
+  /// consumer calls `consumed()` after handling each output event.
+  /// `onFinished` runs on the monitor thread after teardown is complete.
+  public func events(onFinished: @escaping @Sendable () -> Void = {}) -> AsyncStream<SandboxEvent> {
+    let (stream, continuation) = AsyncStream<SandboxEvent>.makeStream()
+    Threads.detach { [self] in
+      self.monitor(continuation)
+      onFinished()
+    }
+    return stream
+  }
+
+  public func consumed() { credits.signal() }
+
+  private func monitor(_ continuation: AsyncStream<SandboxEvent>.Continuation) {
+    var open: [Int32] = [stdoutFD, stderrFD, controlFD]
+    var report: InitReport?
+    var controlBuffer: [UInt8] = []
+    while !open.isEmpty {
+      var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+      if poll(&fds, nfds_t(fds.count), -1) < 0 { continue }
+      for entry in fds where entry.revents != 0 {
+        let chunk = (try? FD.read(entry.fd, max: 65536)) ?? []
+        if chunk.isEmpty {
+          open.removeAll { $0 == entry.fd }
+          continue
+        }
+        if entry.fd == controlFD {
+          controlBuffer += chunk
+          while let message = Self.takeFrame(&controlBuffer) {
+            if let decoded = try? JSONDecoder().decode(InitReport.self, from: Data(message)) {
+              if case .started = decoded { continue }
+              report = decoded
+            }
+          }
+        } else if !state.withLock({ $0.discardOutput }) {
+          credits.wait()
+          if state.withLock({ $0.discardOutput }) { continue }
+          continuation.yield(entry.fd == stdoutFD ? .stdout(chunk) : .stderr(chunk))
+        }
+      }
+    }
+    let status = (try? Spawn.wait(initPid)) ?? 0
+    let killedBecause = state.withLock { state in
+      state.reaped = true
+      return state.killedBecause
+    }
+    for fd in [stdoutFD, stderrFD, controlFD] { FD.close(fd) }
+    closeStdin()
+    continuation.yield(.exit(finish(report: report, status: status, killedBecause: killedBecause)))
+    continuation.finish()
+  }
+
+  private func finish(report: InitReport?, status: Int32, killedBecause: String?) -> SandboxExit {
+    var exit: SandboxExit
+    switch report {
+    case .exited(let code, let signal):
+      exit = SandboxExit(code: code, signal: signal)
+    case .failed(let code, let message):
+      exit = SandboxExit(code: code, message: message)
+    case .started, .none:
+      // hops-init ended without a report: we killed it, or it crashed.
+      if WaitStatus.signaled(status) {
+        let signal = WaitStatus.signal(status)
+        exit = SandboxExit(code: 128 + signal, signal: signal, message: killedBecause ?? "the sandbox was killed by signal \(signal)")
+      } else {
+        exit = SandboxExit(code: 125, message: "hops-init exited with status \(WaitStatus.exitCode(status)) without a report")
+      }
+    }
+    var final = record
+    final.exitCode = exit.code
+    if record.keep {
+      try? final.save(to: directory)
+      exit.keptPath = directory
+    } else {
+      removeDirectory()
+    }
+    return exit
+  }
+
+  /// Frames are length-prefixed (FramedMessages); returns one complete frame.
+  static func takeFrame(_ buffer: inout [UInt8]) -> [UInt8]? {
+    guard buffer.count >= 4 else { return nil }
+    let length = Int(UInt32(buffer[0]) | UInt32(buffer[1]) << 8 | UInt32(buffer[2]) << 16 | UInt32(buffer[3]) << 24)
+    guard buffer.count >= 4 + length else { return nil }
+    let frame = Array(buffer[4..<(4 + length)])
+    buffer.removeFirst(4 + length)
+    return frame
+  }
+
+  // MARK: - Input and control
+
+  /// Writes to the command's stdin without ever blocking a thread: the pipe is
+  /// non-blocking, and a full pipe is retried after a short sleep. Returns false
+  /// when the command no longer reads stdin (the data is dropped, as a pipe would).
+  public func writeStdin(_ bytes: [UInt8]) async -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+      guard state.withLock({ $0.stdinOpen }) else { return false }
+      let n = bytes.withUnsafeBytes { Glibc.write(stdinFD, $0.baseAddress! + offset, bytes.count - offset) }
+      if n > 0 {
+        offset += n
+      } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
+        try? await Task.sleep(for: .milliseconds(1))
+      } else {
+        return false
+      }
+    }
+    return true
+  }
+
+  /// End of stdin: the command reads end-of-file.
+  public func closeStdin() {
+    let wasOpen = state.withLock { state in
+      defer { state.stdinOpen = false }
+      return state.stdinOpen
+    }
+    if wasOpen { FD.close(stdinFD) }
+  }
+
+  /// Delivers a signal to hops-init, which forwards it to the command.
+  public func signal(_ number: Int32) {
+    state.withLock { state in
+      if !state.reaped { _ = Glibc.kill(initPid, number) }
+    }
+  }
+
+  /// Ends the sandbox now: SIGKILL to its PID 1 kills every process in it.
+  /// With `discardOutput`, output still in flight is dropped, so teardown never
+  /// waits for a reader that is gone.
+  public func kill(reason: String, discardOutput: Bool = false) {
+    state.withLock { state in
+      if discardOutput { state.discardOutput = true }
+      guard !state.reaped else { return }
+      if state.killedBecause == nil { state.killedBecause = reason }
+      _ = Glibc.kill(initPid, SIGKILL)
+    }
+    if discardOutput { credits.signal() }
+  }
+
+  private func removeDirectory() {
+    do { try FileManager.default.removeItem(atPath: directory) } catch {
+      // The overlay's work directory can briefly stay busy while the kernel tears
+      // the namespace down; one retry covers it.
+      usleep(20_000)
+      try? FileManager.default.removeItem(atPath: directory)
+    }
+  }
+}

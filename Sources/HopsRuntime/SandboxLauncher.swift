@@ -1,0 +1,114 @@
+import FoundationEssentials
+import Glibc
+import HopsCore
+import HopsImage
+import HopsInit
+import HopsOS
+import HopsPolicy
+
+/// Turns a policy and a command into a running sandbox: the sandbox directory,
+/// the launch plan, hops-init started in fresh namespaces with the plan on its
+/// control socket.
+public struct SandboxLauncher: Sendable {
+  public let home: HopsHome
+  public let setup: HomeSetup
+  public let initPath: String
+
+  /// Every sandbox gets its own mount, pid, uts, ipc, network and cgroup namespace.
+  /// A new network namespace with nothing configured in it is the `disabled` mode:
+  /// not even `lo` is up.
+  static let namespaces: Spawn.Namespaces = [.mount, .pid, .uts, .ipc, .network, .cgroup]
+
+  public init(home: HopsHome, setup: HomeSetup, initPath: String) {
+    self.home = home
+    self.setup = setup
+    self.initPath = initPath
+  }
+
+  public func launch(policy: Policy, command: [String]) throws -> Sandbox {
+    try policy.validate()
+    guard !command.isEmpty else { throw HopsError.invalid("no command given", hint: "write it after --, e.g. hops run -- /bin/echo hi") }
+    let rootfs = try resolveRootfs(policy.rootfs)
+    if let workspace = policy.workspace {
+      var info = stat()
+      guard stat(workspace, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+        throw HopsError.notFound("workspace \(workspace) is not a directory", hint: "give an existing directory as the PATH argument")
+      }
+    }
+
+    let id = Self.newID()
+    let directory = home.sandbox(id: id)
+    try HomeSetup.ensureDirectories(home)
+    for path in [directory, directory + "/upper", directory + "/work", directory + "/rootfs"] {
+      guard mkdir(path, 0o700) == 0 else {
+        try? FileManager.default.removeItem(atPath: directory)
+        throw HopsError.failed("cannot create \(path): \(errnoString(errno))")
+      }
+    }
+    // The upper layer's root becomes the sandbox's "/": it must be traversable.
+    chmod(directory + "/upper", 0o755)
+
+    var record = SandboxRecord(
+      id: id, createdAt: Date().timeIntervalSince1970, rootfs: policy.rootfs, command: command,
+      keep: policy.keep, initPid: 0, exitCode: nil)
+    let plan = LaunchPlan(
+      lowerDir: rootfs.path, upperDir: directory + "/upper", workDir: directory + "/work",
+      rootfsMount: directory + "/rootfs", workspace: policy.workspace,
+      workspaceTarget: Policy.workspaceMountPoint, hostname: policy.hostname,
+      workingDirectory: policy.workingDirectory, argv: command,
+      environment: policy.environment.map { "\($0.key)=\($0.value)" },
+      capabilities: LaunchPlan.defaultCapabilities)
+
+    var opened: [Int32] = []
+    func closeAll() { opened.forEach(FD.close) }
+    do {
+      try record.save(to: directory)
+      let stdin = try FD.pipe()
+      opened += [stdin.read, stdin.write]
+      let stdout = try FD.pipe()
+      opened += [stdout.read, stdout.write]
+      let stderr = try FD.pipe()
+      opened += [stderr.read, stderr.write]
+      let control = try FD.socketPair()
+      opened += [control.0, control.1]
+
+      let pid = try Spawn.start(
+        path: initPath, argv: ["hops-init"], environment: [],
+        descriptors: [stdin.read, stdout.write, stderr.write, control.1],
+        namespaces: Self.namespaces)
+      for fd in [stdin.read, stdout.write, stderr.write, control.1] { FD.close(fd) }
+      opened = [stdin.write, stdout.read, stderr.read, control.0]
+
+      record.initPid = pid
+      try? record.save(to: directory)
+      let payload = try JSONEncoder().encode(plan)
+      try FramedMessages.send(control.0, Array(payload))
+      try FD.setNonBlocking(stdin.write)
+      return Sandbox(
+        id: id, directory: directory, rootfs: rootfs, record: record, initPid: pid,
+        stdin: stdin.write, stdout: stdout.read, stderr: stderr.read, control: control.0)
+    } catch {
+      closeAll()
+      if record.initPid > 0 {
+        Glibc.kill(record.initPid, SIGKILL)
+        _ = try? Spawn.wait(record.initPid)
+      }
+      try? FileManager.default.removeItem(atPath: directory)
+      if let error = error as? SyscallError { throw HopsError.failed("cannot start the sandbox: \(error)") }
+      throw error
+    }
+  }
+
+  /// The default rootfs is made on first use, so `hops run` works on a fresh home.
+  private func resolveRootfs(_ name: String) throws -> RootfsInfo {
+    if name == Policy.defaultRootfs { return try setup.ensureDefaultRootfs().0 }
+    return try setup.store.info(named: name)
+  }
+
+  /// 12 hex digits: short enough to type, random enough not to collide.
+  static func newID() -> String {
+    let value = UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff
+    let hex = String(value, radix: 16)
+    return String(repeating: "0", count: 12 - hex.count) + hex
+  }
+}

@@ -1,0 +1,3 @@
+import HopsInit
+
+InitProcess.main()

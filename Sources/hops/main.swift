@@ -1,0 +1,3 @@
+import HopsCLI
+
+await HopsCommand.main()

@@ -1,0 +1,3 @@
+import HopsDaemon
+
+await DaemonCommand.main()

@@ -1,0 +1,138 @@
+"""Integration tests: the real `hops` and `hopsd` binaries against real sandboxes, as root.
+
+Every test session uses its own HOPS_HOME under /tmp, so it never touches the user's
+~/.hops, and the session ends by checking that nothing was left behind: no mount, no
+hops-init process, no sandbox directory.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("HOPS_BIN", REPO / ".build" / "debug"))
+
+
+class Hops:
+    def __init__(self, home: Path):
+        self.home = home
+        self.env = dict(os.environ, HOPS_HOME=str(home))
+        self.env.pop("HOPS_DAEMON", None)
+        self.env.pop("HOPS_INIT", None)
+
+    def __call__(self, *args, input=None, timeout=120, cwd=None, check=False):
+        result = subprocess.run(
+            [str(BIN / "hops"), *args],
+            input=input,
+            capture_output=True,
+            timeout=timeout,
+            env=self.env,
+            cwd=cwd,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"hops {args} failed with {result.returncode}: {result.stderr.decode()}")
+        return result
+
+    def popen(self, *args, **kwargs):
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.Popen(
+            [str(BIN / "hops"), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.env,
+            **kwargs,
+        )
+
+    def daemon_pid(self):
+        try:
+            return int((self.home / "hopsd.pid").read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def sandboxes(self):
+        directory = self.home / "sandboxes"
+        return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+def hops_init_pids():
+    """Host pids of every process whose command name is hops-init."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if "(hops-init)" in stat and stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+            pids.append(int(entry.name))
+    return pids
+
+
+def mounts_under(path: Path):
+    with open("/proc/self/mounts") as f:
+        return [line for line in f if str(path) in line]
+
+
+def wait_until(predicate, timeout=15.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def read_line(stream, timeout=30.0):
+    """Reads one line from a Popen pipe, failing the test instead of hanging forever."""
+    import select
+
+    ready, _, _ = select.select([stream], [], [], timeout)
+    assert ready, "timed out waiting for output"
+    return stream.readline()
+
+
+@pytest.fixture(scope="session")
+def hops():
+    assert os.geteuid() == 0, "integration tests need root"
+    assert (BIN / "hops").exists(), f"build first: {BIN / 'hops'} is missing"
+    home = Path(tempfile.mkdtemp(prefix="hops-test-"))
+    h = Hops(home)
+    yield h
+    h("system", "stop")
+    assert wait_until(lambda: h.daemon_pid() is None or not Path(f"/proc/{h.daemon_pid()}").exists())
+    leftovers = {
+        "mounts": mounts_under(home),
+        "hops-init processes": hops_init_pids(),
+        "sandbox directories": h.sandboxes(),
+    }
+    shutil.rmtree(home, ignore_errors=True)
+    assert not any(leftovers.values()), f"left behind: {leftovers}"
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def no_leaks_per_test(request):
+    """After each test that used the daemon, every non-kept sandbox must be gone."""
+    yield
+    if "hops" not in request.fixturenames:
+        return
+    h = request.getfixturevalue("hops")
+    kept = set()
+    for name in h.sandboxes():
+        state = h.home / "sandboxes" / name / "state.json"
+        if state.exists() and '"keep" : true' in state.read_text().replace('"keep": true', '"keep" : true'):
+            kept.add(name)
+    assert wait_until(lambda: set(h.sandboxes()) <= kept), f"sandbox directories left: {h.sandboxes()}"
+    assert wait_until(lambda: not hops_init_pids()), f"hops-init processes left: {hops_init_pids()}"
+    assert not mounts_under(h.home), "mounts left under HOPS_HOME"
