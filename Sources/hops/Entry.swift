@@ -1,0 +1,6 @@
+import HopsCLI
+
+@main
+enum Entry {
+  static func main() async { await HopsCommand.main() }
+}

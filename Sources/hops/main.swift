@@ -1,3 +1,0 @@
-import HopsCLI
-
-await HopsCommand.main()

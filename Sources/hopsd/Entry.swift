@@ -1,0 +1,6 @@
+import HopsDaemon
+
+@main
+enum Entry {
+  static func main() async { await DaemonCommand.main() }
+}

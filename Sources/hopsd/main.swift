@@ -1,3 +1,0 @@
-import HopsDaemon
-
-await DaemonCommand.main()
