@@ -1,0 +1,140 @@
+"""hopsd's life: status, start, stop, restart, auto-start, crash recovery."""
+import os
+import signal
+import stat
+import time
+from pathlib import Path
+
+from conftest import read_line, wait_until, hops_init_pids
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is not alive.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_status_reports_the_running_daemon(hops):
+    hops("system", "start", check=True)
+    r = hops("system", "status")
+    assert r.returncode == 0
+    out = r.stdout.decode()
+    assert "Hops daemon: running" in out
+    assert f"PID: {hops.daemon_pid()}" in out
+    for key in ("Uptime:", "Started:", "Active sandboxes: 0", "Version:"):
+        assert key in out
+
+
+def test_socket_is_owner_only_in_an_owner_only_directory(hops):
+    hops("system", "start", check=True)
+    assert stat.S_IMODE(os.stat(hops.home).st_mode) == 0o700
+    sock = os.stat(hops.home / "hops.sock")
+    assert stat.S_ISSOCK(sock.st_mode)
+    assert stat.S_IMODE(sock.st_mode) == 0o600
+
+
+def test_stop_then_status_then_start(hops):
+    hops("system", "start", check=True)
+    pid = hops.daemon_pid()
+    r = hops("system", "stop")
+    assert r.returncode == 0 and b"stopped" in r.stdout
+    assert wait_until(lambda: not pid_alive(pid))
+    assert not (hops.home / "hops.sock").exists()
+    assert not (hops.home / "hopsd.pid").exists()
+    r = hops("system", "status")
+    assert r.returncode == 1 and b"not running" in r.stdout
+    r = hops("system", "start")
+    assert r.returncode == 0 and b"started" in r.stdout
+    assert hops("system", "status").returncode == 0
+
+
+def test_restart_gives_a_new_daemon(hops):
+    hops("system", "start", check=True)
+    before = hops.daemon_pid()
+    r = hops("system", "restart")
+    assert r.returncode == 0, r.stderr
+    after = hops.daemon_pid()
+    assert after and after != before
+    assert not pid_alive(before)
+
+
+def test_start_twice_is_refused_politely(hops):
+    hops("system", "start", check=True)
+    r = hops("system", "start")
+    assert r.returncode == 0 and b"already running" in r.stdout
+    # A second daemon started by hand refuses to run beside the first.
+    from conftest import BIN
+    import subprocess
+
+    d = subprocess.run([str(BIN / "hopsd"), "--foreground", "--home", str(hops.home)],
+                       capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert d.returncode != 0
+    assert b"already running" in d.stderr
+
+
+def test_run_auto_starts_the_daemon(hops):
+    hops("system", "stop")
+    assert hops("system", "status").returncode == 1
+    r = hops("run", "--", "/bin/echo", "auto")
+    assert r.returncode == 0 and r.stdout == b"auto\n"
+    assert hops("system", "status").returncode == 0
+
+
+def test_no_auto_start_says_so(hops):
+    hops("system", "stop")
+    r = hops("run", "--no-auto-start", "--", "/bin/true")
+    assert r.returncode == 125
+    assert b"not running" in r.stderr and b"hops system start" in r.stderr
+    assert hops("system", "status").returncode == 1
+
+
+def test_stop_ends_running_sandboxes(hops):
+    hops("system", "start", check=True)
+    p = hops.popen("run", "--", "/bin/sh", "-c", "echo ready; exec sleep 100")
+    assert read_line(p.stdout) == b"ready\n"
+    assert hops("system", "stop").returncode == 0
+    code = p.wait(timeout=30)
+    assert code == 137
+    assert b"daemon is stopping" in p.stderr.read()
+    assert wait_until(lambda: not hops_init_pids())
+    assert hops.sandboxes() == []
+
+
+def test_sigterm_stops_the_daemon_cleanly(hops):
+    hops("system", "start", check=True)
+    pid = hops.daemon_pid()
+    os.kill(pid, signal.SIGTERM)
+    assert wait_until(lambda: not pid_alive(pid))
+    assert not (hops.home / "hops.sock").exists()
+
+
+def test_daemon_killed_mid_run_next_daemon_cleans_up(hops):
+    hops("system", "start", check=True)
+    p = hops.popen("run", "--", "/bin/sh", "-c", "echo ready; exec sleep 100")
+    assert read_line(p.stdout) == b"ready\n"
+    assert len(hops.sandboxes()) == 1
+    os.kill(hops.daemon_pid(), signal.SIGKILL)
+    # The client learns its daemon is gone and says so.
+    assert p.wait(timeout=30) == 125
+    assert b"hopsd" in p.stderr.read()
+    # hops-init notices its daemon is gone and ends the sandbox by itself.
+    assert wait_until(lambda: not hops_init_pids())
+    # The stale pid file and socket do not stop the next daemon, which removes
+    # what the dead one left.
+    assert (hops.home / "hopsd.pid").exists()
+    r = hops("system", "start")
+    assert r.returncode == 0, r.stderr
+    assert wait_until(lambda: hops.sandboxes() == [])
+    assert hops("run", "--", "/bin/true").returncode == 0
+
+
+def test_daemon_log_file_records_runs(hops):
+    hops("run", "--", "/bin/true", check=True)
+    log = (hops.home / "hopsd.log").read_text()
+    assert "sandbox started" in log and "sandbox ended" in log
