@@ -101,10 +101,25 @@ struct TarBuilder {
     tar.add("rel", type: "2", link: "../../../../../../../../" + dir + "/outside")
     tar.add("rel/pwned2", contents: "gotcha")
     try tar.write(to: dir + "/symlink.tar")
-    _ = try TarExtractor().extract(archive: dir + "/symlink.tar", into: dir + "/out")
+    // The links resolve inside the rootfs, where their targets do not exist: the
+    // import fails rather than follow them out.
+    #expect(throws: HopsError.self) { try TarExtractor().extract(archive: dir + "/symlink.tar", into: dir + "/out") }
     #expect(!FileManager.default.fileExists(atPath: dir + "/outside/pwned"))
     #expect(!FileManager.default.fileExists(atPath: dir + "/outside/pwned2"))
-    // Resolved as if the rootfs were "/": the files land inside it.
+  }
+
+  @Test func symlinkToAnExistingDirectoryIsFollowedInsideTheRoot() throws {
+    defer { cleanup() }
+    mkdir(dir + "/outside", 0o755)
+    // Inside the rootfs, the link's absolute target names the rootfs's own copy.
+    mkdir(dir + "/out/tmp", 0o755)
+    try FileManager.default.createDirectory(atPath: dir + "/out" + dir + "/outside", withIntermediateDirectories: true)
+    var tar = TarBuilder()
+    tar.add("link", type: "2", link: dir + "/outside")
+    tar.add("link/pwned", contents: "gotcha")
+    try tar.write(to: dir + "/symlink2.tar")
+    _ = try TarExtractor().extract(archive: dir + "/symlink2.tar", into: dir + "/out")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/outside/pwned"))
     #expect(read(dir + "/out" + dir + "/outside/pwned") == "gotcha")
   }
 

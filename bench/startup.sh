@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Start-up latency of `hops run -- /bin/true` (daemon warm, network disabled) side by
+# side with bubblewrap and crun on the same BusyBox rootfs, in one hyperfine run,
+# with ratios. Also times the CLI alone (`hops --version`) and one gRPC round trip
+# (`hops system status`), so the report shows where the time goes.
+#
+#   sudo bench/startup.sh            # RUNS=40 WARMUP=5 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+RUNS=${RUNS:-40}
+WARMUP=${WARMUP:-5}
+work=${HOPS_BENCH_DIR:-/tmp/hops-bench}
+mkdir -p "$work"
+
+scripts/install-deps.sh
+for pkg in bubblewrap crun hyperfine; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }
+done
+
+# crun refuses a v1/v2 hybrid host while a controller (hugetlb here) sits on the
+# cgroup2 tree; giving each such controller its own v1 hierarchy lets it run.
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] && [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+  for c in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
+    mkdir -p "/sys/fs/cgroup/$c" 2>/dev/null || { mount -o remount,rw /sys/fs/cgroup; mkdir -p "/sys/fs/cgroup/$c"; }
+    mountpoint -q "/sys/fs/cgroup/$c" || mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c"
+  done
+fi
+
+swift build -c release >/dev/null
+bin=$PWD/.build/release
+export HOPS_HOME="$work/home"
+"$bin/hops" system stop >/dev/null 2>&1 || true
+"$bin/hops" init >/dev/null
+rootfs="$HOPS_HOME/images/rootfs/default/rootfs"
+
+# One crun bundle on the same rootfs, read-only, /bin/true, no terminal.
+bundle="$work/crun-bundle"
+rm -rf "$bundle" && mkdir -p "$bundle"
+(cd "$bundle" && crun spec)
+python3 - "$bundle/config.json" "$rootfs" <<'PY'
+import json, sys
+path, rootfs = sys.argv[1], sys.argv[2]
+spec = json.load(open(path))
+spec["process"]["terminal"] = False
+spec["process"]["args"] = ["/bin/true"]
+spec["root"] = {"path": rootfs, "readonly": True}
+spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777"]})
+json.dump(spec, open(path, "w"))
+PY
+
+cd /tmp
+hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$work/startup.json" \
+  -n "hops run" "$bin/hops run /tmp -- /bin/true" \
+  -n "bwrap" "bwrap --unshare-all --die-with-parent --ro-bind $rootfs / --proc /proc --dev /dev --tmpfs /tmp /bin/true" \
+  -n "crun" "crun run --bundle $bundle hops-bench-crun" \
+  -n "hops --version (CLI only)" "$bin/hops --version" \
+  -n "hops system status (CLI + gRPC)" "$bin/hops system status" >/dev/null
+
+"$bin/hops" system stop >/dev/null
+python3 - "$work/startup.json" <<'PY'
+import json, statistics, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+median = {name: statistics.median(r["times"]) * 1000 for name, r in results.items()}
+bwrap, crun = median["bwrap"], median["crun"]
+print(f"{'command':34s} {'median ms':>10s} {'x bwrap':>8s} {'x crun':>8s}")
+for name, ms in median.items():
+    print(f"{name:34s} {ms:10.2f} {ms / bwrap:8.2f} {ms / crun:8.2f}")
+PY

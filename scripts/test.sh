@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: the unit tests (swift test) and the integration tests, which
+# drive the real hops and hopsd against real sandboxes and so need root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+if [ "$(id -u)" != 0 ]; then
+  echo "hops: the integration tests need root: sudo $0" >&2
+  exit 1
+fi
+scripts/install-deps.sh
+
+# A Python with pytest: the one on PATH if it has it, else Debian's.
+python=python3
+if ! "$python" -c 'import pytest' 2>/dev/null; then
+  if ! /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest >/dev/null
+  fi
+  python=/usr/bin/python3
+fi
+
+echo "== build"
+swift build --build-tests
+echo "== unit tests"
+swift test --skip-build
+echo "== integration tests"
+"$python" -m pytest -q -p no:cacheprovider tests/integration "$@"
