@@ -12,6 +12,7 @@ let package = Package(
     .executable(name: "hops", targets: ["hops"]),
     .executable(name: "hopsd", targets: ["hopsd"]),
     .executable(name: "hops-init", targets: ["hops-init"]),
+    .executable(name: "hops-create-rootfs", targets: ["hops-create-rootfs"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -68,6 +69,8 @@ let package = Package(
     .executableTarget(name: "hops", dependencies: ["HopsCLI"], swiftSettings: strict),
     .executableTarget(name: "hopsd", dependencies: ["HopsDaemon"], swiftSettings: strict),
     .executableTarget(name: "hops-init", dependencies: ["HopsInit"], swiftSettings: strict),
+    // The original quick start's `hops-create-rootfs`: an alias of `hops init`.
+    .executableTarget(name: "hops-create-rootfs", dependencies: ["HopsCLI"], swiftSettings: strict),
     .testTarget(name: "HopsPolicyTests", dependencies: ["HopsPolicy"]),
     .testTarget(name: "HopsImageTests", dependencies: ["HopsImage", "HopsOS"]),
     .testTarget(name: "HopsInitTests", dependencies: ["HopsInit"]),

@@ -11,10 +11,12 @@
 
 static int last_cap(void) {
   /* The running kernel may know more capabilities than our headers. */
+  /* When it cannot be read, try every possible number: dropping one the
+     kernel does not know fails with EINVAL, which is tolerated below. */
   FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-  int last = CAP_LAST_CAP;
+  int last = 63;
   if (f) {
-    if (fscanf(f, "%d", &last) != 1) last = CAP_LAST_CAP;
+    if (fscanf(f, "%d", &last) != 1) last = 63;
     fclose(f);
   }
   return last;

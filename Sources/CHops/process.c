@@ -15,3 +15,13 @@ int hops_signalfd_all(void) {
 int hops_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 
 int hops_set_dumpable(int value) { return prctl(PR_SET_DUMPABLE, value, 0, 0, 0); }
+
+#include <errno.h>
+#include <sys/wait.h>
+
+int hops_wait_exited_keep(pid_t pid) {
+  siginfo_t info;
+  int r;
+  do { r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT); } while (r < 0 && errno == EINTR);
+  return r;
+}

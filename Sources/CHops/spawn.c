@@ -54,13 +54,19 @@ static int spawn_child(void *opaque) {
     report = r;
   }
   for (int i = 0; i < a->nfds; i++) {
-    if (moved[i] < 0) continue;
+    if (moved[i] < 0) {
+      close(i); /* a slot without a source is closed, never inherited */
+      continue;
+    }
     if (dup2(moved[i], i) < 0) report_and_exit(report, errno);
   }
   /* Close everything above the target range except the report pipe, which is
-     CLOEXEC and closes itself on a successful execve. */
-  if (report > a->nfds) syscall(SYS_close_range, (unsigned)a->nfds, (unsigned)report - 1, 0);
-  syscall(SYS_close_range, (unsigned)report + 1, ~0U, 0);
+     CLOEXEC and closes itself on a successful execve. Fail closed: a descriptor
+     of the parent must never leak into the child. */
+  if (report > a->nfds &&
+      syscall(SYS_close_range, (unsigned)a->nfds, (unsigned)report - 1, 0) < 0)
+    report_and_exit(report, errno);
+  if (syscall(SYS_close_range, (unsigned)report + 1, ~0U, 0) < 0) report_and_exit(report, errno);
 
   /* The parent may ignore SIGPIPE or block signals; the child must not inherit that. */
   struct sigaction dfl;

@@ -28,8 +28,16 @@ struct RunSession {
     let sandbox = try await mappingErrors {
       try await offloaded { try launcher.launch(policy: policy, command: command) }
     }
-    registry.add(sandbox)
+    guard registry.add(sandbox) else {
+      sandbox.kill(reason: "the daemon is stopping", discardOutput: true)
+      _ = sandbox.events(onFinished: {})
+      throw RPCError(code: .unavailable, message: "hopsd is stopping; run again once it has restarted")
+    }
     let registry = self.registry
+    // Whatever way this call ends before the exit reached the client, the
+    // sandbox must not outlive it.
+    var delivered = false
+    defer { if !delivered { sandbox.kill(reason: "the client disconnected", discardOutput: true) } }
     logger.info("sandbox started", metadata: ["id": "\(sandbox.id)", "pid": "\(sandbox.initPid)", "command": "\(command)"])
     let events = sandbox.events(onFinished: { registry.remove(sandbox) })
 
@@ -43,7 +51,7 @@ struct RunSession {
               switch message.kind {
               case .stdin(let data): _ = await sandbox.writeStdin(Array(data))
               case .stdinEof: sandbox.closeStdin()
-              case .signal(let number) where (1...64).contains(number): sandbox.signal(number)
+              case .signal(let number): sandbox.signal(number)
               default: break
               }
             }
@@ -72,7 +80,10 @@ struct RunSession {
             }
           }
           if !clientGone {
-            do { try await response.write(output) } catch {
+            do {
+              try await response.write(output)
+              if case .exit = event { delivered = true }
+            } catch {
               clientGone = true
               sandbox.kill(reason: "the client disconnected", discardOutput: true)
             }

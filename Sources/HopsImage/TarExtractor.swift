@@ -79,7 +79,7 @@ public struct TarExtractor {
   /// can only mean an attempt to land outside.
   static func components(of path: String, archive: String) throws -> [Substring] {
     let parts = path.split(separator: "/").filter { $0 != "." }
-    if parts.contains("..") {
+    if parts.contains("..") || path.utf8.contains(0) {
       throw HopsError.invalid(
         "\(archive): entry '\(path)' would land outside the rootfs",
         hint: "the archive is unsafe; it was not imported")

@@ -77,14 +77,23 @@ public final class TarReader {
       let headerUID = try Self.number(header, 108, 8)
       let headerGID = try Self.number(header, 116, 8)
       let headerMTime = try Self.number(header, 136, 12)
+      let path = attributes["path"] ?? longName ?? name
+      let linkTarget = attributes["linkpath"] ?? longLink ?? Self.string(header, 157, 100)
+      // Hostile values must become errors, never traps: a crashed daemon would
+      // end every running sandbox.
+      guard !path.utf8.contains(0), !linkTarget.utf8.contains(0) else {
+        throw HopsError.invalid("\(file.path): an entry name contains a NUL byte")
+      }
+      guard let uid = UInt32(exactly: attributes["uid"].flatMap { Int($0) } ?? headerUID),
+        let gid = UInt32(exactly: attributes["gid"].flatMap { Int($0) } ?? headerGID),
+        let mode = UInt32(exactly: try Self.number(header, 100, 8))
+      else { throw HopsError.invalid("\(file.path): \(path) has an out-of-range owner or mode") }
+      let entrySize = attributes["size"].flatMap { Int($0) } ?? size
+      guard entrySize >= 0 else { throw HopsError.invalid("\(file.path): \(path) has a negative size") }
+      let mtime = attributes["mtime"].flatMap { Double($0) }.flatMap { $0.isFinite && abs($0) < 1e15 ? Int($0) : nil } ?? headerMTime
       var entry = TarEntry(
-        path: attributes["path"] ?? longName ?? name, kind: kind,
-        mode: UInt32(try Self.number(header, 100, 8)),
-        uid: UInt32(attributes["uid"].flatMap { Int($0) } ?? headerUID),
-        gid: UInt32(attributes["gid"].flatMap { Int($0) } ?? headerGID),
-        size: attributes["size"].flatMap { Int($0) } ?? size,
-        modificationTime: attributes["mtime"].flatMap { Int(Double($0) ?? 0) } ?? headerMTime,
-        linkTarget: attributes["linkpath"] ?? longLink ?? Self.string(header, 157, 100))
+        path: path, kind: kind, mode: mode, uid: uid, gid: gid, size: entrySize,
+        modificationTime: mtime, linkTarget: linkTarget)
       if entry.kind == .directory && entry.path.hasSuffix("/") == false { entry.path += "/" }
       let dataSize = (kind == .file) ? entry.size : (kind == .hardlink || kind == .symlink ? 0 : entry.size)
       pendingData = dataSize
@@ -154,14 +163,18 @@ public final class TarReader {
   static func number(_ header: [UInt8], _ offset: Int, _ length: Int) throws -> Int {
     let field = header[offset..<offset + length]
     if let first = field.first, first & 0x80 != 0 {
-      var value = Int(first & 0x7f)
-      for byte in field.dropFirst() { value = value << 8 | Int(byte) }
+      // Base-256; anything that would not fit in 56 bits is refused, never wrapped.
+      guard first == 0x80, field.dropFirst().prefix(length - 8).allSatisfy({ $0 == 0 }) else {
+        throw HopsError.invalid("out-of-range number in tar header")
+      }
+      var value = 0
+      for byte in field.suffix(7) { value = value << 8 | Int(byte) }
       return value
     }
     var value = 0
     for byte in field {
       if byte == 0 || byte == 32 { if value > 0 { break } else { continue } }
-      guard (48...55).contains(byte) else { throw HopsError.invalid("bad number in tar header") }
+      guard (48...55).contains(byte), value < 1 << 56 else { throw HopsError.invalid("bad number in tar header") }
       value = value * 8 + Int(byte - 48)
     }
     return value
@@ -182,8 +195,8 @@ public final class TarReader {
     var index = 0
     while index < data.count {
       guard let space = data[index...].firstIndex(of: 32),
-        let length = Int(String(decoding: data[index..<space], as: UTF8.self)), length > 0,
-        index + length <= data.count
+        let length = Int(String(decoding: data[index..<space], as: UTF8.self)),
+        length > space - index + 1, index + length <= data.count, data[index + length - 1] == 10
       else { throw HopsError.invalid("malformed PAX header in tar archive") }
       let record = data[(space + 1)..<(index + length - 1)]
       if let eq = record.firstIndex(of: UInt8(ascii: "=")) {

@@ -118,19 +118,29 @@ struct SandboxFilesystem {
     return lstat(path, &info) == 0
   }
 
-  /// mkdir -p with the given mode for the last component. Intermediate directories
-  /// get 0755. A path that exists as anything else is left to fail at mount time.
+  /// mkdir -p below the new root, with `mode` for the last component. Every
+  /// component must be a real directory: a rootfs could hold `workspace -> .` or
+  /// `proc -> /`, and mounting through such a link would put the mount somewhere
+  /// else than intended (and make later masks miss their targets).
   private func ensureDirectory(_ path: String, mode: mode_t = 0o755) throws(SyscallError) {
-    if exists(path) { return }
-    var prefix = ""
-    let parts = path.split(separator: "/")
+    let root = plan.rootfsMount
+    precondition(path.hasPrefix(root + "/"), "mount target outside the new root")
+    var prefix = root
+    let parts = path.dropFirst(root.count + 1).split(separator: "/")
     for (index, part) in parts.enumerated() {
       prefix += "/" + part
-      if exists(prefix) { continue }
-      let m = index == parts.count - 1 ? mode : 0o755
+      let last = index == parts.count - 1
+      var info = stat()
+      if lstat(prefix, &info) == 0 {
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+          throw SyscallError("mount target", errno: ENOTDIR, detail: "\(prefix) in the rootfs is not a directory")
+        }
+        continue
+      }
+      let m = last ? mode : 0o755
       let result = mkdir(prefix, m)
       if result != 0 && errno != EEXIST { throw SyscallError("mkdir", errno: errno, detail: prefix) }
-      if index == parts.count - 1 { chmod(prefix, m) }
+      if last { chmod(prefix, m) }
     }
   }
 }

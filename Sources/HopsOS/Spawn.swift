@@ -64,3 +64,11 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
   defer { for p in pointers { free(p) } }
   return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
+
+extension Spawn {
+  /// Waits for `pid` to exit without reaping it: until it is reaped, its pid
+  /// cannot be reused, so signalling it stays safe.
+  public static func waitForExitKeepingPid(_ pid: pid_t) {
+    _ = hops_wait_exited_keep(pid)
+  }
+}

@@ -94,10 +94,13 @@ public final class Sandbox: Sendable {
         }
       }
     }
-    let status = (try? Spawn.wait(initPid)) ?? 0
-    let killedBecause = state.withLock { state in
+    // Reap under the lock that kill() and signal() take, after the exit is
+    // known: no signal can ever reach a recycled pid.
+    Spawn.waitForExitKeepingPid(initPid)
+    let (status, killedBecause) = state.withLock { state in
+      let status = (try? Spawn.wait(initPid)) ?? 0
       state.reaped = true
-      return state.killedBecause
+      return (status, state.killedBecause)
     }
     for fd in [stdoutFD, stderrFD, controlFD] { FD.close(fd) }
     closeStdin()
@@ -150,8 +153,13 @@ public final class Sandbox: Sendable {
   public func writeStdin(_ bytes: [UInt8]) async -> Bool {
     var offset = 0
     while offset < bytes.count {
-      guard state.withLock({ $0.stdinOpen }) else { return false }
-      let n = bytes.withUnsafeBytes { Glibc.write(stdinFD, $0.baseAddress! + offset, bytes.count - offset) }
+      // The write happens under the lock, so closeStdin() cannot close the fd
+      // (and another sandbox reuse its number) between the check and the write.
+      let n: Int? = state.withLock { state in
+        guard state.stdinOpen else { return nil }
+        return bytes.withUnsafeBytes { Glibc.write(stdinFD, $0.baseAddress! + offset, bytes.count - offset) }
+      }
+      guard let n else { return false }
       if n > 0 {
         offset += n
       } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
@@ -165,15 +173,19 @@ public final class Sandbox: Sendable {
 
   /// End of stdin: the command reads end-of-file.
   public func closeStdin() {
-    let wasOpen = state.withLock { state in
-      defer { state.stdinOpen = false }
-      return state.stdinOpen
+    state.withLock { state in
+      if state.stdinOpen { FD.close(stdinFD) }
+      state.stdinOpen = false
     }
-    if wasOpen { FD.close(stdinFD) }
   }
+
+  /// Signals a client may send: hops-init forwards them to the command. SIGKILL
+  /// and SIGSTOP are not among them: they would hit PID 1 itself.
+  public static let forwardableSignals: Set<Int32> = [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT]
 
   /// Delivers a signal to hops-init, which forwards it to the command.
   public func signal(_ number: Int32) {
+    guard Self.forwardableSignals.contains(number) else { return }
     state.withLock { state in
       if !state.reaped { _ = Glibc.kill(initPid, number) }
     }

@@ -75,7 +75,11 @@ public struct SandboxLauncher: Sendable {
       let pid = try Spawn.start(
         path: initPath, argv: ["hops-init"], environment: [],
         descriptors: [stdin.read, stdout.write, stderr.write, control.1],
-        namespaces: Self.namespaces)
+        namespaces: Self.namespaces,
+        // Its own session and process group: a `kill(0, ...)` inside the sandbox
+        // must not reach the daemon's process group, and the daemon's terminal
+        // (with --foreground) must never be the sandbox's controlling terminal.
+        newSession: true)
       for fd in [stdin.read, stdout.write, stderr.write, control.1] { FD.close(fd) }
       opened = [stdin.write, stdout.read, stderr.read, control.0]
 

@@ -3,14 +3,27 @@ import Synchronization
 /// The sandboxes this daemon is running, so status can count them and shutdown
 /// can end them all.
 public final class SandboxRegistry: Sendable {
-  private let active = Mutex<[String: Sandbox]>([:])
+  private struct State {
+    var active: [String: Sandbox] = [:]
+    /// Set by killAll: no new sandbox may start while the daemon stops.
+    var closing = false
+  }
+  private let state = Mutex(State())
 
   public init() {}
 
-  public var count: Int { active.withLock { $0.count } }
+  public var count: Int { state.withLock { $0.active.count } }
 
-  public func add(_ sandbox: Sandbox) { active.withLock { $0[sandbox.id] = sandbox } }
-  public func remove(_ sandbox: Sandbox) { _ = active.withLock { $0.removeValue(forKey: sandbox.id) } }
+  /// Registers a started sandbox; false (and not registered) once closing.
+  public func add(_ sandbox: Sandbox) -> Bool {
+    state.withLock { state in
+      guard !state.closing else { return false }
+      state.active[sandbox.id] = sandbox
+      return true
+    }
+  }
+
+  public func remove(_ sandbox: Sandbox) { _ = state.withLock { $0.active.removeValue(forKey: sandbox.id) } }
 
   /// Waits (up to `seconds`) until every sandbox has been torn down.
   public func waitUntilEmpty(seconds: Double) async {
@@ -20,10 +33,16 @@ public final class SandboxRegistry: Sendable {
     }
   }
 
-  /// Kills every running sandbox; each run's own task then finishes its teardown.
+  /// Refuses new sandboxes and kills every running one; each run's monitor then
+  /// finishes its teardown. Output still in flight is dropped, so a stalled
+  /// client cannot hold the shutdown up.
   public func killAll(reason: String) {
-    for sandbox in active.withLock({ Array($0.values) }) {
-      sandbox.kill(reason: reason)
+    let sandboxes = state.withLock { state in
+      state.closing = true
+      return Array(state.active.values)
+    }
+    for sandbox in sandboxes {
+      sandbox.kill(reason: reason, discardOutput: true)
     }
   }
 }

@@ -137,6 +137,30 @@ struct TarBuilder {
     #expect(throws: HopsError.self) { try TarExtractor().extract(archive: dir + "/bad.tar", into: dir + "/out") }
   }
 
+  @Test(arguments: ["2 \n", "1 x", "99 path=x\n", "10 uid=-1\n", "15 mtime=1e300\n", "14 path=..\u{0}/x\n"])
+  func hostilePaxHeadersAreErrorsNotCrashes(record: String) throws {
+    defer { cleanup() }
+    var tar = TarBuilder()
+    tar.add("pax", type: "x", contents: record)
+    tar.add("file", contents: "x")
+    try tar.write(to: dir + "/pax.tar")
+    do {
+      _ = try TarExtractor().extract(archive: dir + "/pax.tar", into: dir + "/out")
+    } catch is HopsError {}
+    // Nothing may land beside the target directory.
+    #expect(!FileManager.default.fileExists(atPath: dir + "/x"))
+    #expect(!FileManager.default.fileExists(atPath: dir + "/file"))
+  }
+
+  @Test func nulInAPathIsRefused() throws {
+    defer { cleanup() }
+    var tar = TarBuilder()
+    tar.add("pax", type: "x", contents: "16 path=..\u{0}/esc\n")
+    tar.add("file", contents: "x")
+    try tar.write(to: dir + "/nul.tar")
+    #expect(throws: HopsError.self) { try TarExtractor().extract(archive: dir + "/nul.tar", into: dir + "/out") }
+  }
+
   @Test func octalAndBase256Numbers() throws {
     var header = [UInt8](repeating: 0, count: 512)
     for (i, b) in "0000755 ".utf8.enumerated() { header[100 + i] = b }

@@ -122,3 +122,14 @@ def test_bad_rootfs_names_are_refused(hops):
     assert r.returncode == 125 and b"invalid rootfs name" in r.stderr
     r = hops("rootfs", "rm", "nosuch")
     assert r.returncode == 125 and b"no rootfs named" in r.stderr
+
+
+def test_original_hops_create_rootfs_command_still_works(hops):
+    """The original quick start's one-time set-up command is an alias of hops init."""
+    import subprocess
+    from conftest import BIN
+
+    r = subprocess.run([str(BIN / "hops-create-rootfs")], capture_output=True, env=hops.env,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert b"Default rootfs:" in r.stdout

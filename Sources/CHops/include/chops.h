@@ -68,3 +68,7 @@ int hops_set_no_new_privs(void);
 
 /// prctl(PR_SET_DUMPABLE, value).
 int hops_set_dumpable(int value);
+
+/// Blocks until `pid` has exited but leaves it unreaped (waitid WNOWAIT), so its
+/// pid cannot be reused while we still might signal it. Returns 0 or -1.
+int hops_wait_exited_keep(pid_t pid);
