@@ -85,3 +85,31 @@ def test_minimal_dev(hops):
 def test_tmp_is_a_private_tmpfs(hops):
     r = run_sh(hops, "grep ' /tmp ' /proc/mounts | cut -d' ' -f3; echo x > /tmp/f && cat /tmp/f")
     assert r.stdout.decode().split() == ["tmpfs", "x"]
+
+
+def test_kill_of_the_own_process_group_stays_inside(hops):
+    hops("system", "start", check=True)
+    daemon = hops.daemon_pid()
+    r = run_sh(hops, "kill -9 0; echo survived")
+    assert r.returncode == 137
+    # The daemon is in another session and process group: it is untouched.
+    assert hops.daemon_pid() == daemon
+    assert hops("run", "--", "/bin/true").returncode == 0
+
+
+def test_rootfs_symlinks_cannot_redirect_sandbox_mounts(hops, tmp_path):
+    import subprocess
+
+    hops("init", check=True)
+    tree = tmp_path / "tree"
+    subprocess.run(["cp", "-a", str(hops.home / "images/rootfs/default/rootfs"), str(tree)], check=True)
+    (tree / "workspace").rmdir()
+    (tree / "workspace").symlink_to(".")
+    r = hops("rootfs", "create", "linked", "--from", str(tree))
+    assert r.returncode == 0, r.stderr
+    try:
+        r = hops("run", "--rootfs", "linked", "--", "/bin/true")
+        assert r.returncode == 125
+        assert b"not a directory" in r.stderr
+    finally:
+        hops("rootfs", "rm", "linked")
