@@ -21,6 +21,7 @@ let package = Package(
     .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.0.0"),
     .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.0.0"),
     .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.0.0"),
+    .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
   ],
   targets: [
     // Shared vocabulary of every layer: the one error type and the $HOPS_HOME layout.
@@ -28,7 +29,10 @@ let package = Package(
     // The few C functions that must run between fork and exec, or that Swift cannot call.
     .target(name: "CHops", linkerSettings: [.linkedLibrary("z")]),
     // Policy model and validation (profiles arrive with the profiles issue).
-    .target(name: "HopsPolicy", dependencies: ["HopsCore"], swiftSettings: strict),
+    .target(
+      name: "HopsPolicy",
+      dependencies: ["HopsCore", .product(name: "TOMLKit", package: "TOMLKit")],
+      swiftSettings: strict),
     // Thin Swift wrappers over Linux system calls.
     .target(name: "HopsOS", dependencies: ["CHops", "HopsCore"], swiftSettings: strict),
     // Root filesystems: tarball import, directory import, the BusyBox rootfs.
@@ -42,7 +46,7 @@ let package = Package(
     // The gRPC contract and its generated code.
     .target(name: "HopsAPI",
             dependencies: [
-              "HopsCore",
+              "HopsCore", "HopsPolicy",
               .product(name: "SwiftProtobuf", package: "swift-protobuf"),
               .product(name: "GRPCCore", package: "grpc-swift-2"),
               .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import Dispatch
 import GRPCCore
 import Glibc
@@ -25,11 +26,29 @@ struct Run: AsyncParsableCommand {
   @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
   var command: [String] = []
 
-  @Option(help: "Root filesystem to use (see 'hops rootfs list').")
-  var rootfs: String = Policy.defaultRootfs
+  @Option(help: "Profile to start from (see 'hops profile list'; default: default).")
+  var profile: String?
 
-  @Option(help: "Network mode: disabled (default), loopback, outbound, full.")
-  var network: String = NetworkMode.disabled.rawValue
+  @Option(name: [.customLong("policy-file"), .customLong("config")], help: "A profile file to start from instead of a named profile.")
+  var policyFile: String?
+
+  @Option(help: "Root filesystem to use (see 'hops rootfs list').")
+  var rootfs: String?
+
+  @Option(help: "Network mode: disabled, loopback, outbound, full.")
+  var network: String?
+
+  @Option(help: "CPU limit; fractions allowed (0.5).")
+  var cpus: String?
+
+  @Option(help: "Memory limit: bytes or a size such as 512M or 1.5G.")
+  var memory: String?
+
+  @Option(help: "Limit on processes (and threads) in the sandbox.")
+  var maxProcesses: Int?
+
+  @Option(help: "How the workspace is shown: rw, ro, or overlay (writes discarded, host untouched).")
+  var workspaceMode: String?
 
   @Option(name: [.short, .customLong("env")], help: "Set an environment variable (NAME=VALUE); repeatable.")
   var environment: [String] = []
@@ -38,7 +57,7 @@ struct Run: AsyncParsableCommand {
   var workingDirectory: String?
 
   @Option(help: "Host name inside the sandbox.")
-  var hostname: String = "hops"
+  var hostname: String?
 
   @Flag(help: "Keep the sandbox's files after the run and print where they are.")
   var keep = false
@@ -56,56 +75,69 @@ struct Run: AsyncParsableCommand {
 
   func run() async throws {
     let exitCode: Int32 = try await reportingErrors {
-      let policy = try buildPolicy()
-      if verbose { describe(policy) }
+      let (policy, profile) = try buildPolicy()
+      if verbose { describe(policy, profile: profile) }
       let connection = try daemon.connect()
-      return try await RunClient(request: request(for: policy), verbose: verbose).run(on: connection)
+      let request = Hops_V1_RunRequest(policy: policy, command: command, profile: profile.name)
+      return try await RunClient(request: request, verbose: verbose).run(on: connection)
     }
     throw ExitCode(exitCode)
   }
 
-  /// Flags become a Policy, validated here so mistakes are caught before any
-  /// daemon work.
-  func buildPolicy() throws -> Policy {
-    var policy = Policy()
-    let workspace = try Self.absoluteDirectory(path ?? ".")
-    policy.workspace = workspace
-    policy.rootfs = rootfs
-    policy.network = try NetworkMode.parse(network)
-    policy.hostname = hostname
-    policy.keep = keep
+  /// The profile, with the flags on top, validated here so mistakes are caught
+  /// before any daemon work.
+  func buildPolicy() throws -> (Policy, Profile) {
+    if profile != nil && policyFile != nil {
+      throw HopsError.invalid("--profile and --policy-file both given", hint: "use one of them")
+    }
+    let home = daemon.home
+    let profile = try policyFile.map { try ProfileStore.load(file: $0) } ?? ProfileStore(home: home).load(self.profile ?? "default")
+    var policy = profile.policy
+    policy.workspace = try Self.absoluteDirectory(path ?? ".")
+    if let rootfs { policy.rootfs = rootfs }
+    if policy.rootfs == "alpine" && !FileManager.default.fileExists(atPath: home.rootfs(named: "alpine")) {
+      // The original Hops had one image, Alpine: its profiles say image = "alpine".
+      policy.rootfs = Policy.defaultRootfs
+    }
+    if let network { policy.network = try NetworkMode.parse(network) }
+    if let hostname { policy.hostname = hostname }
     if let workingDirectory { policy.workingDirectory = workingDirectory }
-    policy.environment = Policy.defaultEnvironment(term: getenv("TERM").map { String(cString: $0) })
-    policy.setEnvironment("HOSTNAME", hostname)
+    if let workspaceMode { policy.workspaceMode = try WorkspaceMode.parse(workspaceMode) }
+    if let cpus {
+      guard let value = Double(cpus), value.isFinite else {
+        throw HopsError.invalid("invalid --cpus '\(cpus)'", hint: "give a number of CPUs, e.g. 2 or 0.5")
+      }
+      policy.limits.cpus = value
+    }
+    if let memory { policy.limits.memoryBytes = try ByteSize.parse(memory) }
+    if let maxProcesses { policy.limits.maxProcesses = maxProcesses }
+    policy.keep = keep
+    if let term = getenv("TERM").map({ String(cString: $0) }) { policy.setEnvironment("TERM", term) }
+    policy.setEnvironment("HOSTNAME", policy.hostname)
     for assignment in environment {
       let (key, value) = try Policy.parseEnvironmentAssignment(assignment)
       policy.setEnvironment(key, value)
     }
     try policy.validate()
-    return policy
-  }
-
-  func request(for policy: Policy) -> Hops_V1_RunRequest {
-    .with {
-      $0.command = command
-      $0.workspace = policy.workspace ?? ""
-      $0.rootfs = policy.rootfs
-      $0.network = policy.network.rawValue
-      $0.environment = policy.environment.map { variable in .with { $0.name = variable.key; $0.value = variable.value } }
-      $0.hostname = policy.hostname
-      $0.workingDirectory = policy.workingDirectory
-      $0.keep = policy.keep
-    }
+    return (policy, profile)
   }
 
   /// The original Hops' --verbose preamble, on stderr so stdout stays the command's.
-  func describe(_ policy: Policy) {
+  func describe(_ policy: Policy, profile: Profile) {
+    let limits = policy.limits
+    let limitText = [
+      limits.cpus.map { "\($0 == $0.rounded() ? String(Int($0)) : String($0)) CPUs" },
+      limits.memoryBytes.map { ByteSize.format($0) + " memory" },
+      limits.maxProcesses.map { "\($0) processes" },
+    ].compactMap { $0 }.joined(separator: ", ")
     Terminal.error("""
       Hops: Preparing sandbox environment...
-        Root: \(policy.workspace ?? "(none)")
+        Root: \(policy.workspace ?? "(none)") (\(policy.workspaceMode.rawValue))
+        Profile: \(profile.name) (\(profile.origin.description))
         Rootfs: \(policy.rootfs)
         Command: \(command.joined(separator: " "))
         Network: \(policy.network.rawValue)
+        Limits: \(limitText.isEmpty ? "none" : limitText + " (recorded; enforcement comes with cgroup support)")
       """)
   }
 

@@ -22,7 +22,7 @@ struct RunSession {
     guard let first = try await iterator.next(), case .request(let runRequest)? = first.kind else {
       throw RPCError(code: .invalidArgument, message: "the first message of a run must be its request")
     }
-    let policy = try mappingErrorsSync { try Self.policy(from: runRequest) }
+    let policy = try mappingErrorsSync { try Policy(request: runRequest) }
     let command = runRequest.command
     let launcher = self.launcher
     let sandbox = try await mappingErrors {
@@ -95,19 +95,6 @@ struct RunSession {
     } onCancel: {
       sandbox.kill(reason: "the client disconnected", discardOutput: true)
     }
-  }
-
-  static func policy(from request: Hops_V1_RunRequest) throws -> Policy {
-    var policy = Policy()
-    policy.workspace = request.workspace.isEmpty ? nil : request.workspace
-    if !request.rootfs.isEmpty { policy.rootfs = request.rootfs }
-    if !request.network.isEmpty { policy.network = try NetworkMode.parse(request.network) }
-    if !request.hostname.isEmpty { policy.hostname = request.hostname }
-    if !request.workingDirectory.isEmpty { policy.workingDirectory = request.workingDirectory }
-    if !request.environment.isEmpty { policy.environment = request.environment.map { ($0.name, $0.value) } }
-    if policy.workspace == nil && request.workingDirectory.isEmpty { policy.workingDirectory = "/" }
-    policy.keep = request.keep
-    return policy
   }
 }
 

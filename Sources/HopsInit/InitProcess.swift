@@ -41,6 +41,7 @@ public enum InitProcess {
     do {
       try SandboxFilesystem(plan: plan).build()
       try syscall("sethostname", plan.hostname) { sethostname(plan.hostname, plan.hostname.utf8.count) }
+      if plan.loopbackUp { try Network.bringLoopbackUp() }
       command = try resolveCommand(plan)
       try ProcessControl.forbidNewPrivileges()
       try Capabilities.limit(to: plan.capabilities)

@@ -9,9 +9,16 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   public var workDir: String
   /// Where the overlay is mounted before pivot_root.
   public var rootfsMount: String
-  /// Host directory bind-mounted read-write at `workspaceTarget`, if any.
+  /// Host directory shown at `workspaceTarget`, if any, and how.
   public var workspace: String?
   public var workspaceTarget: String
+  public var workspaceMount: PlanMount?
+  /// Host paths and profile mounts, mounted in this order after the workspace.
+  public var mounts: [PlanMount]
+  /// Paths inside the sandbox to mask after everything else (denied_paths).
+  public var maskedPaths: [String]
+  /// Bring `lo` up in the sandbox's network namespace (the loopback mode).
+  public var loopbackUp: Bool
   public var hostname: String
   public var workingDirectory: String
   /// argv of the command; argv[0] is resolved through PATH inside the sandbox.
@@ -24,7 +31,8 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   public init(
     lowerDir: String, upperDir: String, workDir: String, rootfsMount: String,
     workspace: String?, workspaceTarget: String, hostname: String, workingDirectory: String,
-    argv: [String], environment: [String], capabilities: [String]
+    argv: [String], environment: [String], capabilities: [String],
+    workspaceMount: PlanMount? = nil, mounts: [PlanMount] = [], maskedPaths: [String] = [], loopbackUp: Bool = false
   ) {
     self.lowerDir = lowerDir
     self.upperDir = upperDir
@@ -37,6 +45,12 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
     self.argv = argv
     self.environment = environment
     self.capabilities = capabilities
+    self.workspaceMount = workspaceMount ?? workspace.map {
+      PlanMount(kind: .bind, source: $0, destination: workspaceTarget)
+    }
+    self.mounts = mounts
+    self.maskedPaths = maskedPaths
+    self.loopbackUp = loopbackUp
   }
 
   /// The capabilities a sandboxed command keeps: enough for package managers and

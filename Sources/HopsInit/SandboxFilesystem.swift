@@ -45,15 +45,98 @@ struct SandboxFilesystem {
     try ensureDirectory(root + "/tmp", mode: 0o1777)
     try Mounts.mount(source: "tmpfs", target: root + "/tmp", type: "tmpfs", flags: [.noSuid, .noDev], data: "mode=1777")
 
-    if let workspace = plan.workspace {
-      let target = root + plan.workspaceTarget
+    if let workspace = plan.workspaceMount {
+      // The workspace target is ours (/workspace), so it must be a real directory
+      // in the rootfs: a symlink there could put the workspace over the root.
+      let target = root + workspace.destination
       try ensureDirectory(target)
-      try Mounts.bind(workspace, target)
-      try Mounts.remountBind(target, flags: [.noSuid, .noDev])
+      try mount(workspace, at: target)
+      if workspace.kind == .bind { try Mounts.remountBind(target, flags: bindFlags(workspace)) }
     }
+    try mountPlanMounts(root)
 
     try maskKernelInterfaces(root)
     try pivot(into: root)
+    // After pivot_root, paths (and any symlinks in them) resolve inside the
+    // sandbox, which is exactly what a denied path names.
+    try maskDeniedPaths()
+  }
+
+  /// Profile mounts and allowed paths. Their destinations are user-chosen paths
+  /// in an arbitrary rootfs, which may hold symlinks (`/lib -> usr/lib`): each is
+  /// resolved inside the new root (openat2 RESOLVE_IN_ROOT), created if missing,
+  /// and mounted on through its descriptor, so no symlink can make the mount land
+  /// outside the sandbox.
+  private func mountPlanMounts(_ root: String) throws(SyscallError) {
+    guard !plan.mounts.isEmpty else { return }
+    let rootFD = try PathsInRoot.openRoot(root)
+    defer { FD.close(rootFD) }
+    for spec in plan.mounts {
+      let components = spec.destination.split(separator: "/")
+      let targetFD: Int32
+      if spec.kind == .bind && !isDirectory(spec.source) {
+        targetFD = try PathsInRoot.makeFile(rootFD, components)
+      } else {
+        targetFD = try PathsInRoot.makeDirectories(rootFD, components)
+      }
+      do {
+        try mount(spec, at: "/proc/self/fd/\(targetFD)")
+      } catch {
+        FD.close(targetFD)
+        throw error
+      }
+      FD.close(targetFD)
+      if spec.kind == .bind {
+        // Re-open: the descriptor above names the directory under the new mount.
+        let mounted = try PathsInRoot.open(rootFD, spec.destination, flags: Int32(O_PATH_FLAG))
+        defer { FD.close(mounted) }
+        try Mounts.remountBind("/proc/self/fd/\(mounted)", flags: bindFlags(spec))
+      }
+    }
+  }
+
+  private func mount(_ spec: PlanMount, at target: String) throws(SyscallError) {
+    var flags: Mounts.Flags = [.noSuid, .noDev]
+    if spec.noExec { flags.insert(.noExec) }
+    if spec.readOnly { flags.insert(.readOnly) }
+    switch spec.kind {
+    case .bind:
+      try Mounts.bind(spec.source, target)
+    case .tmpfs:
+      try Mounts.mount(source: "tmpfs", target: target, type: "tmpfs", flags: flags, data: spec.data)
+    case .overlay:
+      try Mounts.mount(
+        source: "overlay", target: target, type: "overlay", flags: flags,
+        data: "lowerdir=\(spec.source),upperdir=\(spec.upperDir),workdir=\(spec.workDir)")
+    }
+  }
+
+  private func bindFlags(_ spec: PlanMount) -> Mounts.Flags {
+    var flags: Mounts.Flags = [.noSuid, .noDev]
+    if spec.readOnly { flags.insert(.readOnly) }
+    if spec.noExec { flags.insert(.noExec) }
+    return flags
+  }
+
+  /// denied_paths: a directory is covered by an empty read-only tmpfs, anything
+  /// else by /dev/null. A path that does not exist needs nothing.
+  private func maskDeniedPaths() throws(SyscallError) {
+    for path in plan.maskedPaths {
+      var info = stat()
+      guard stat(path, &info) == 0 else { continue }
+      if info.st_mode & S_IFMT == S_IFDIR {
+        try Mounts.mount(source: "tmpfs", target: path, type: "tmpfs", flags: [.readOnly, .noSuid, .noDev, .noExec], data: "mode=000")
+      } else {
+        // Not nodev: the mask is a device node (/dev/null), which reads as empty.
+        try Mounts.bind("/dev/null", path)
+        try Mounts.remountBind(path, flags: [.readOnly, .noSuid, .noExec])
+      }
+    }
+  }
+
+  private func isDirectory(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
   }
 
   private func mountProc(_ root: String) throws(SyscallError) {
@@ -93,7 +176,7 @@ struct SandboxFilesystem {
     for name in Self.maskedDirectories {
       let path = root + "/" + name
       guard exists(path) else { continue }
-      try Mounts.mount(source: "tmpfs", target: path, type: "tmpfs", flags: [.readOnly, .noSuid, .noDev, .noExec], data: "size=0")
+      try Mounts.mount(source: "tmpfs", target: path, type: "tmpfs", flags: [.readOnly, .noSuid, .noDev, .noExec], data: "mode=000")
     }
     for name in Self.readOnlyProcPaths {
       let path = root + "/" + name

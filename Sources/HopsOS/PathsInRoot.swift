@@ -47,3 +47,26 @@ extension PathsInRoot {
     try syscall("open", path) { Glibc.open(path, Int32(HOPS_O_PATH) | O_DIRECTORY | O_CLOEXEC) }
   }
 }
+
+/// O_PATH for callers that do not import CHops.
+public let O_PATH_FLAG = HOPS_O_PATH
+
+extension PathsInRoot {
+  /// Creates an empty file at `components` inside the root if nothing is there
+  /// (parents too) and returns an O_PATH descriptor for it. The last component is
+  /// opened with O_NOFOLLOW: a symlink there is refused, not followed.
+  public static func makeFile(_ rootFD: Int32, _ components: [Substring]) throws(SyscallError) -> Int32 {
+    guard let name = components.last.map(String.init) else { throw SyscallError("open", errno: EISDIR, detail: "/") }
+    let parent = try makeDirectories(rootFD, Array(components.dropLast()))
+    defer { FD.close(parent) }
+    let created = openat(parent, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
+    if created >= 0 {
+      FD.close(created)
+    } else if errno != EISDIR && errno != EEXIST {
+      throw SyscallError("open", errno: errno, detail: components.joined(separator: "/"))
+    }
+    return try syscall("open", components.joined(separator: "/")) {
+      openat(parent, name, Int32(HOPS_O_PATH) | O_NOFOLLOW | O_CLOEXEC)
+    }
+  }
+}

@@ -15,6 +15,14 @@ public struct Policy: Sendable, Equatable {
   public var environment: [(key: String, value: String)]
   /// Keep the sandbox's files (its overlay upper layer) after the run.
   public var keep: Bool
+  public var workspaceMode: WorkspaceMode
+  public var filesystem: FilesystemAccess
+  /// Host paths shown at the same path inside (read-only unless `filesystem` has write).
+  public var allowedPaths: [String]
+  /// Paths inside the sandbox that are masked, whatever else shows them.
+  public var deniedPaths: [String]
+  public var mounts: [MountSpec]
+  public var limits: ResourceLimits
 
   public static let defaultRootfs = "default"
   public static let workspaceMountPoint = "/workspace"
@@ -27,7 +35,13 @@ public struct Policy: Sendable, Equatable {
     hostname: String = "hops",
     workingDirectory: String = Policy.workspaceMountPoint,
     environment: [(key: String, value: String)] = Policy.defaultEnvironment(term: nil),
-    keep: Bool = false
+    keep: Bool = false,
+    workspaceMode: WorkspaceMode = .rw,
+    filesystem: FilesystemAccess = .all,
+    allowedPaths: [String] = [],
+    deniedPaths: [String] = [],
+    mounts: [MountSpec] = [],
+    limits: ResourceLimits = ResourceLimits()
   ) {
     self.workspace = workspace
     self.rootfs = rootfs
@@ -36,6 +50,12 @@ public struct Policy: Sendable, Equatable {
     self.workingDirectory = workingDirectory
     self.environment = environment
     self.keep = keep
+    self.workspaceMode = workspaceMode
+    self.filesystem = filesystem
+    self.allowedPaths = allowedPaths
+    self.deniedPaths = deniedPaths
+    self.mounts = mounts
+    self.limits = limits
   }
 
   /// A sane environment: nothing of the caller's leaks in except `TERM`.
@@ -55,7 +75,9 @@ public struct Policy: Sendable, Equatable {
   public static func == (lhs: Policy, rhs: Policy) -> Bool {
     lhs.workspace == rhs.workspace && lhs.rootfs == rhs.rootfs && lhs.network == rhs.network
       && lhs.hostname == rhs.hostname && lhs.workingDirectory == rhs.workingDirectory
-      && lhs.keep == rhs.keep
+      && lhs.keep == rhs.keep && lhs.workspaceMode == rhs.workspaceMode && lhs.filesystem == rhs.filesystem
+      && lhs.allowedPaths == rhs.allowedPaths && lhs.deniedPaths == rhs.deniedPaths && lhs.mounts == rhs.mounts
+      && lhs.limits == rhs.limits
       && lhs.environment.map { "\($0.key)=\($0.value)" } == rhs.environment.map { "\($0.key)=\($0.value)" }
   }
 }

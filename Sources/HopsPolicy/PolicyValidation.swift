@@ -1,33 +1,152 @@
+import Glibc
 import HopsCore
 
+/// One thing wrong with a policy: the profile key it came from and why.
+public struct PolicyProblem: Sendable, Equatable, CustomStringConvertible {
+  public var key: String
+  public var message: String
+  public init(key: String, message: String) {
+    self.key = key
+    self.message = message
+  }
+  public var description: String { "\(key): \(message)" }
+}
+
+/// What the host has, for limits that must not exceed it.
+public struct HostFacts: Sendable {
+  public var cpus: Int
+  public var memoryBytes: UInt64
+
+  public init(cpus: Int, memoryBytes: UInt64) {
+    self.cpus = cpus
+    self.memoryBytes = memoryBytes
+  }
+
+  public static func current() -> HostFacts {
+    let cpus = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    let pages = max(0, sysconf(Int32(_SC_PHYS_PAGES)))
+    let pageSize = max(0, sysconf(Int32(_SC_PAGESIZE)))
+    return HostFacts(cpus: cpus, memoryBytes: UInt64(pages) * UInt64(pageSize))
+  }
+}
+
 extension Policy {
-  /// Checks everything that can be checked without touching the host. Throws the first
-  /// problem with a message that names the offending value.
-  public func validate() throws {
-    guard NetworkMode.implemented.contains(network) else {
-      throw HopsError(
-        .unavailable, "network mode '\(network.rawValue)' is not supported by this build yet",
-        hint: "use --network disabled")
+  /// Throws every problem at once, one per line.
+  public func validate(host: HostFacts = .current()) throws {
+    let found = problems(host: host)
+    guard !found.isEmpty else { return }
+    if let unavailable = found.first(where: { $0.key == "network" && $0.message.contains("not supported") }), found.count == 1 {
+      throw HopsError(.unavailable, unavailable.message, hint: "use --network \(NetworkMode.implemented.map(\.rawValue).sorted().joined(separator: " or --network "))")
     }
-    try Policy.validateName(rootfs, what: "rootfs")
-    try Policy.validateHostname(hostname)
-    guard workingDirectory.hasPrefix("/") else {
-      throw HopsError.invalid(
-        "working directory '\(workingDirectory)' is not absolute", hint: "give a path starting with /")
+    throw HopsError.invalid(found.map(\.description).joined(separator: "\n"))
+  }
+
+  /// Everything that can be checked before anything starts, with the profile key
+  /// each problem belongs to.
+  public func problems(host: HostFacts = .current(), checkHostPaths: Bool = true) -> [PolicyProblem] {
+    var problems: [PolicyProblem] = []
+    func add(_ key: String, _ message: String) { problems.append(PolicyProblem(key: key, message: message)) }
+
+    if !NetworkMode.implemented.contains(network) {
+      add("network", "network mode '\(network.rawValue)' is not supported by this build yet")
+    }
+    if let error = catching({ try Policy.validateName(rootfs, what: "rootfs") }) { add("image", error.description) }
+    if let error = catching({ try Policy.validateHostname(hostname) }) { add("sandbox.hostname", error.description) }
+    if !workingDirectory.hasPrefix("/") {
+      add("sandbox.working_directory", "'\(workingDirectory)' is not an absolute path")
     }
     if let workspace, !workspace.hasPrefix("/") {
-      throw HopsError.invalid("workspace '\(workspace)' is not an absolute path")
+      add("workspace", "'\(workspace)' is not an absolute path")
     }
     var seen = Set<String>()
     for (key, value) in environment {
-      guard !key.isEmpty, !key.contains("="), !key.contains("\0"), !value.contains("\0") else {
-        throw HopsError.invalid(
-          "invalid environment variable '\(key)'", hint: "use NAME=VALUE with a non-empty NAME")
-      }
-      guard seen.insert(key).inserted else {
-        throw HopsError.invalid("environment variable '\(key)' is set twice")
+      if key.isEmpty || key.contains("=") || key.contains("\0") || value.contains("\0") {
+        add("sandbox.environment", "invalid variable name '\(key)' (use NAME=VALUE with a non-empty NAME)")
+      } else if !seen.insert(key).inserted {
+        add("sandbox.environment", "'\(key)' is set twice")
       }
     }
+    for path in allowedPaths {
+      if let reason = Policy.pathProblem(path) {
+        add("capabilities.allowed_paths", "'\(path)' \(reason)")
+      } else if let reason = Policy.coversKernelPath(path) {
+        add("capabilities.allowed_paths", "'\(path)' \(reason)")
+      } else if checkHostPaths && !Policy.hostPathExists(path) {
+        add("capabilities.allowed_paths", "'\(path)' does not exist on this host")
+      }
+    }
+    for path in deniedPaths {
+      if let reason = Policy.pathProblem(path) { add("capabilities.denied_paths", "'\(path)' \(reason)") }
+      if path == "/" { add("capabilities.denied_paths", "'/' would hide everything") }
+    }
+    for (index, mount) in mounts.enumerated() {
+      let key = "sandbox.mounts[\(index)]"
+      if let reason = Policy.pathProblem(mount.destination) {
+        add(key + ".destination", "'\(mount.destination)' \(reason)")
+      } else if let reason = Policy.coversKernelPath(mount.destination) {
+        add(key + ".destination", "'\(mount.destination)' \(reason)")
+      }
+      switch mount.kind {
+      case .bind, .overlay:
+        if let reason = Policy.pathProblem(mount.source) {
+          add(key + ".source", "'\(mount.source)' \(reason)")
+        } else if checkHostPaths && !Policy.hostPathExists(mount.source) {
+          add(key + ".source", "'\(mount.source)' does not exist on this host")
+        } else if checkHostPaths && mount.kind == .overlay && !Policy.hostDirectoryExists(mount.source) {
+          add(key + ".source", "'\(mount.source)' must be a directory for an overlay mount")
+        }
+        if !mount.options.isEmpty {
+          add(key + ".options", "options are only for tmpfs mounts")
+        }
+      case .tmpfs:
+        for option in mount.options {
+          let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+          guard parts.count == 2, MountSpec.tmpfsOptionKeys.contains(parts[0]) else {
+            add(key + ".options", "unknown tmpfs option '\(option)' (allowed: \(MountSpec.tmpfsOptionKeys.sorted().joined(separator: ", ")), as key=value)")
+            continue
+          }
+          if parts[0] == "size", (try? ByteSize.parse(parts[1])) == nil, !(parts[1].hasSuffix("%") && Int(parts[1].dropLast()) != nil) {
+            add(key + ".options", "invalid tmpfs size '\(parts[1])'")
+          }
+          if parts[0] == "mode", UInt32(parts[1], radix: 8) == nil {
+            add(key + ".options", "invalid tmpfs mode '\(parts[1])' (octal, e.g. 1777)")
+          }
+        }
+      }
+    }
+    for (key, message) in limits.problems(hostCPUs: host.cpus, hostMemory: host.memoryBytes) {
+      add("capabilities.resource_limits." + key, message)
+    }
+    return problems
+  }
+
+  /// Absolute, normalized, no NUL.
+  static func pathProblem(_ path: String) -> String? {
+    if !path.hasPrefix("/") { return "is not an absolute path" }
+    if path.contains("\0") { return "contains a NUL byte" }
+    let parts = path.split(separator: "/")
+    if parts.contains("..") || parts.contains(".") { return "must not contain '.' or '..' components" }
+    return nil
+  }
+
+  /// Mounting on these would hide what the sandbox itself needs, or the whole root.
+  static func coversKernelPath(_ path: String) -> String? {
+    let normalized = "/" + path.split(separator: "/").joined(separator: "/")
+    if normalized == "/" { return "would cover the root of the sandbox" }
+    for kernel in ["/proc", "/sys", "/dev"] where normalized == kernel || normalized.hasPrefix(kernel + "/") {
+      return "would cover \(kernel), which Hops sets up itself"
+    }
+    return nil
+  }
+
+  static func hostPathExists(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0
+  }
+
+  static func hostDirectoryExists(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
   }
 
   /// Names of rootfs and sandboxes: short, no path separators, no leading dot.
@@ -61,4 +180,9 @@ extension Policy {
     }
     return (String(text[..<eq]), String(text[text.index(after: eq)...]))
   }
+}
+
+private func catching(_ body: () throws -> Void) -> HopsError? {
+  do { try body() } catch let error as HopsError { return error } catch { return HopsError.invalid("\(error)") }
+  return nil
 }

@@ -48,6 +48,12 @@ public struct SandboxLauncher: Sendable {
     // The upper layer's root becomes the sandbox's "/": it must be traversable.
     chmod(directory + "/upper", 0o755)
 
+    let (workspaceMount, mounts): (PlanMount?, [PlanMount])
+    do { (workspaceMount, mounts) = try Self.planMounts(policy, directory: directory) } catch {
+      try? FileManager.default.removeItem(atPath: directory)
+      throw error
+    }
+
     var record = SandboxRecord(
       id: id, createdAt: Date().timeIntervalSince1970, rootfs: policy.rootfs, command: command,
       keep: policy.keep, initPid: 0, exitCode: nil)
@@ -57,7 +63,9 @@ public struct SandboxLauncher: Sendable {
       workspaceTarget: Policy.workspaceMountPoint, hostname: policy.hostname,
       workingDirectory: policy.workingDirectory, argv: command,
       environment: policy.environment.map { "\($0.key)=\($0.value)" },
-      capabilities: LaunchPlan.defaultCapabilities)
+      capabilities: LaunchPlan.defaultCapabilities,
+      workspaceMount: workspaceMount, mounts: mounts, maskedPaths: policy.deniedPaths,
+      loopbackUp: policy.network == .loopback)
 
     var opened: [Int32] = []
     func closeAll() { opened.forEach(FD.close) }
@@ -101,6 +109,69 @@ public struct SandboxLauncher: Sendable {
       if let error = error as? SyscallError { throw HopsError.failed("cannot start the sandbox: \(error)") }
       throw error
     }
+  }
+
+  /// Turns the policy's filesystem view into mounts, creating the upper and work
+  /// directories of overlays inside the sandbox directory (so they go with it).
+  ///
+  /// `filesystem` decides about the host paths the sandbox is given (workspace and
+  /// allowed paths): without read they are not shown, without write read-only,
+  /// without execute noexec.
+  static func planMounts(_ policy: Policy, directory: String) throws -> (PlanMount?, [PlanMount]) {
+    let access = policy.filesystem
+    let readOnly = !access.contains(.write)
+    let noExec = !access.contains(.execute)
+    var counter = 0
+    func overlayDirectories() throws -> (String, String) {
+      counter += 1
+      let base = directory + "/mounts/\(counter)"
+      for path in [directory + "/mounts", base, base + "/upper", base + "/work"] where mkdir(path, 0o700) != 0 && errno != EEXIST {
+        throw HopsError.failed("cannot create \(path): \(errnoString(errno))")
+      }
+      chmod(base + "/upper", 0o755)
+      return (base + "/upper", base + "/work")
+    }
+    func checkOverlaySource(_ path: String) throws {
+      // overlayfs separates its options with ',' and layers with ':'.
+      if path.contains(",") || path.contains(":") {
+        throw HopsError.invalid("'\(path)' cannot be shown copy-on-write: overlayfs does not accept ',' or ':' in paths")
+      }
+    }
+
+    var workspaceMount: PlanMount?
+    if let workspace = policy.workspace, access.contains(.read) {
+      let target = Policy.workspaceMountPoint
+      switch policy.workspaceMode {
+      case .overlay where !readOnly:
+        try checkOverlaySource(workspace)
+        let (upper, work) = try overlayDirectories()
+        workspaceMount = PlanMount(kind: .overlay, source: workspace, destination: target, noExec: noExec, upperDir: upper, workDir: work)
+      case .rw, .ro, .overlay:
+        workspaceMount = PlanMount(
+          kind: .bind, source: workspace, destination: target,
+          readOnly: readOnly || policy.workspaceMode != .rw, noExec: noExec)
+      }
+    }
+
+    var mounts: [PlanMount] = []
+    if access.contains(.read) {
+      for path in policy.allowedPaths {
+        mounts.append(PlanMount(kind: .bind, source: path, destination: path, readOnly: readOnly, noExec: noExec))
+      }
+    }
+    for spec in policy.mounts {
+      switch spec.kind {
+      case .bind:
+        mounts.append(PlanMount(kind: .bind, source: spec.source, destination: spec.destination, readOnly: spec.readOnly))
+      case .tmpfs:
+        mounts.append(PlanMount(kind: .tmpfs, source: "tmpfs", destination: spec.destination, readOnly: spec.readOnly, data: spec.options.joined(separator: ",")))
+      case .overlay:
+        try checkOverlaySource(spec.source)
+        let (upper, work) = try overlayDirectories()
+        mounts.append(PlanMount(kind: .overlay, source: spec.source, destination: spec.destination, readOnly: spec.readOnly, upperDir: upper, workDir: work))
+      }
+    }
+    return (workspaceMount, mounts)
   }
 
   /// The default rootfs is made on first use, so `hops run` works on a fresh home.

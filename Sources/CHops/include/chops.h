@@ -72,3 +72,6 @@ int hops_set_dumpable(int value);
 /// Blocks until `pid` has exited but leaves it unreaped (waitid WNOWAIT), so its
 /// pid cannot be reused while we still might signal it. Returns 0 or -1.
 int hops_wait_exited_keep(pid_t pid);
+
+/// Sets the `lo` interface up in the caller's network namespace. Returns 0 or -errno.
+int hops_loopback_up(void);

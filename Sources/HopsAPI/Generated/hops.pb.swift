@@ -99,28 +99,137 @@ public nonisolated struct Hops_V1_EnvironmentVariable: Sendable {
   public init() {}
 }
 
-public nonisolated struct Hops_V1_RunRequest: Sendable {
+public nonisolated struct Hops_V1_RunRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// argv; the first element is looked up through PATH inside the sandbox.
-  public var command: [String] = []
+  public var command: [String] {
+    get {_storage._command}
+    set {_uniqueStorage()._command = newValue}
+  }
 
   /// Absolute host path shown at /workspace; empty for none.
-  public var workspace: String = String()
+  public var workspace: String {
+    get {_storage._workspace}
+    set {_uniqueStorage()._workspace = newValue}
+  }
 
-  public var rootfs: String = String()
+  public var rootfs: String {
+    get {_storage._rootfs}
+    set {_uniqueStorage()._rootfs = newValue}
+  }
 
-  public var network: String = String()
+  public var network: String {
+    get {_storage._network}
+    set {_uniqueStorage()._network = newValue}
+  }
 
-  public var environment: [Hops_V1_EnvironmentVariable] = []
+  public var environment: [Hops_V1_EnvironmentVariable] {
+    get {_storage._environment}
+    set {_uniqueStorage()._environment = newValue}
+  }
 
-  public var hostname: String = String()
+  public var hostname: String {
+    get {_storage._hostname}
+    set {_uniqueStorage()._hostname = newValue}
+  }
 
-  public var workingDirectory: String = String()
+  public var workingDirectory: String {
+    get {_storage._workingDirectory}
+    set {_uniqueStorage()._workingDirectory = newValue}
+  }
 
-  public var keep: Bool = false
+  public var keep: Bool {
+    get {_storage._keep}
+    set {_uniqueStorage()._keep = newValue}
+  }
+
+  /// rw, ro or overlay.
+  public var workspaceMode: String {
+    get {_storage._workspaceMode}
+    set {_uniqueStorage()._workspaceMode = newValue}
+  }
+
+  /// Any of read, write, execute: what the sandbox may do with the workspace and
+  /// allowed paths.
+  public var filesystem: [String] {
+    get {_storage._filesystem}
+    set {_uniqueStorage()._filesystem = newValue}
+  }
+
+  /// Host paths shown at the same path inside.
+  public var allowedPaths: [String] {
+    get {_storage._allowedPaths}
+    set {_uniqueStorage()._allowedPaths = newValue}
+  }
+
+  /// Paths inside the sandbox that are masked whatever else shows them.
+  public var deniedPaths: [String] {
+    get {_storage._deniedPaths}
+    set {_uniqueStorage()._deniedPaths = newValue}
+  }
+
+  public var mounts: [Hops_V1_Mount] {
+    get {_storage._mounts}
+    set {_uniqueStorage()._mounts = newValue}
+  }
+
+  public var limits: Hops_V1_ResourceLimits {
+    get {_storage._limits ?? Hops_V1_ResourceLimits()}
+    set {_uniqueStorage()._limits = newValue}
+  }
+  /// Returns true if `limits` has been explicitly set.
+  public var hasLimits: Bool {_storage._limits != nil}
+  /// Clears the value of `limits`. Subsequent reads from it will return its default value.
+  public mutating func clearLimits() {_uniqueStorage()._limits = nil}
+
+  /// The profile the policy came from, for logs.
+  public var profile: String {
+    get {_storage._profile}
+    set {_uniqueStorage()._profile = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Hops_V1_Mount: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// bind, tmpfs or overlay.
+  public var type: String = String()
+
+  public var source: String = String()
+
+  public var destination: String = String()
+
+  public var readOnly: Bool = false
+
+  public var options: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_ResourceLimits: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Unset fields (zero) mean no limit.
+  public var cpus: Double = 0
+
+  public var memoryBytes: UInt64 = 0
+
+  public var maxProcesses: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -513,7 +622,175 @@ nonisolated extension Hops_V1_EnvironmentVariable: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}command\0\u{1}workspace\0\u{1}rootfs\0\u{1}network\0\u{1}environment\0\u{1}hostname\0\u{3}working_directory\0\u{1}keep\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}command\0\u{1}workspace\0\u{1}rootfs\0\u{1}network\0\u{1}environment\0\u{1}hostname\0\u{3}working_directory\0\u{1}keep\0\u{3}workspace_mode\0\u{1}filesystem\0\u{3}allowed_paths\0\u{3}denied_paths\0\u{1}mounts\0\u{1}limits\0\u{1}profile\0")
+
+  fileprivate class _StorageClass {
+    var _command: [String] = []
+    var _workspace: String = String()
+    var _rootfs: String = String()
+    var _network: String = String()
+    var _environment: [Hops_V1_EnvironmentVariable] = []
+    var _hostname: String = String()
+    var _workingDirectory: String = String()
+    var _keep: Bool = false
+    var _workspaceMode: String = String()
+    var _filesystem: [String] = []
+    var _allowedPaths: [String] = []
+    var _deniedPaths: [String] = []
+    var _mounts: [Hops_V1_Mount] = []
+    var _limits: Hops_V1_ResourceLimits? = nil
+    var _profile: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _command = source._command
+      _workspace = source._workspace
+      _rootfs = source._rootfs
+      _network = source._network
+      _environment = source._environment
+      _hostname = source._hostname
+      _workingDirectory = source._workingDirectory
+      _keep = source._keep
+      _workspaceMode = source._workspaceMode
+      _filesystem = source._filesystem
+      _allowedPaths = source._allowedPaths
+      _deniedPaths = source._deniedPaths
+      _mounts = source._mounts
+      _limits = source._limits
+      _profile = source._profile
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeRepeatedStringField(value: &_storage._command) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._workspace) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._rootfs) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._network) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._environment) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._hostname) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._workingDirectory) }()
+        case 8: try { try decoder.decodeSingularBoolField(value: &_storage._keep) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._workspaceMode) }()
+        case 10: try { try decoder.decodeRepeatedStringField(value: &_storage._filesystem) }()
+        case 11: try { try decoder.decodeRepeatedStringField(value: &_storage._allowedPaths) }()
+        case 12: try { try decoder.decodeRepeatedStringField(value: &_storage._deniedPaths) }()
+        case 13: try { try decoder.decodeRepeatedMessageField(value: &_storage._mounts) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._limits) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._profile) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._command.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._command, fieldNumber: 1)
+      }
+      if !_storage._workspace.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._workspace, fieldNumber: 2)
+      }
+      if !_storage._rootfs.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._rootfs, fieldNumber: 3)
+      }
+      if !_storage._network.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._network, fieldNumber: 4)
+      }
+      if !_storage._environment.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._environment, fieldNumber: 5)
+      }
+      if !_storage._hostname.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._hostname, fieldNumber: 6)
+      }
+      if !_storage._workingDirectory.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._workingDirectory, fieldNumber: 7)
+      }
+      if _storage._keep != false {
+        try visitor.visitSingularBoolField(value: _storage._keep, fieldNumber: 8)
+      }
+      if !_storage._workspaceMode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._workspaceMode, fieldNumber: 9)
+      }
+      if !_storage._filesystem.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._filesystem, fieldNumber: 10)
+      }
+      if !_storage._allowedPaths.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._allowedPaths, fieldNumber: 11)
+      }
+      if !_storage._deniedPaths.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._deniedPaths, fieldNumber: 12)
+      }
+      if !_storage._mounts.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._mounts, fieldNumber: 13)
+      }
+      try { if let v = _storage._limits {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      if !_storage._profile.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._profile, fieldNumber: 15)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_RunRequest, rhs: Hops_V1_RunRequest) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._command != rhs_storage._command {return false}
+        if _storage._workspace != rhs_storage._workspace {return false}
+        if _storage._rootfs != rhs_storage._rootfs {return false}
+        if _storage._network != rhs_storage._network {return false}
+        if _storage._environment != rhs_storage._environment {return false}
+        if _storage._hostname != rhs_storage._hostname {return false}
+        if _storage._workingDirectory != rhs_storage._workingDirectory {return false}
+        if _storage._keep != rhs_storage._keep {return false}
+        if _storage._workspaceMode != rhs_storage._workspaceMode {return false}
+        if _storage._filesystem != rhs_storage._filesystem {return false}
+        if _storage._allowedPaths != rhs_storage._allowedPaths {return false}
+        if _storage._deniedPaths != rhs_storage._deniedPaths {return false}
+        if _storage._mounts != rhs_storage._mounts {return false}
+        if _storage._limits != rhs_storage._limits {return false}
+        if _storage._profile != rhs_storage._profile {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_Mount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Mount"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}source\0\u{1}destination\0\u{3}read_only\0\u{1}options\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -521,56 +798,81 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedStringField(value: &self.command) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.workspace) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.rootfs) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.network) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.environment) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.hostname) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.workingDirectory) }()
-      case 8: try { try decoder.decodeSingularBoolField(value: &self.keep) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.type) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.destination) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.readOnly) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.options) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.command.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.command, fieldNumber: 1)
+    if !self.type.isEmpty {
+      try visitor.visitSingularStringField(value: self.type, fieldNumber: 1)
     }
-    if !self.workspace.isEmpty {
-      try visitor.visitSingularStringField(value: self.workspace, fieldNumber: 2)
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 2)
     }
-    if !self.rootfs.isEmpty {
-      try visitor.visitSingularStringField(value: self.rootfs, fieldNumber: 3)
+    if !self.destination.isEmpty {
+      try visitor.visitSingularStringField(value: self.destination, fieldNumber: 3)
     }
-    if !self.network.isEmpty {
-      try visitor.visitSingularStringField(value: self.network, fieldNumber: 4)
+    if self.readOnly != false {
+      try visitor.visitSingularBoolField(value: self.readOnly, fieldNumber: 4)
     }
-    if !self.environment.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.environment, fieldNumber: 5)
-    }
-    if !self.hostname.isEmpty {
-      try visitor.visitSingularStringField(value: self.hostname, fieldNumber: 6)
-    }
-    if !self.workingDirectory.isEmpty {
-      try visitor.visitSingularStringField(value: self.workingDirectory, fieldNumber: 7)
-    }
-    if self.keep != false {
-      try visitor.visitSingularBoolField(value: self.keep, fieldNumber: 8)
+    if !self.options.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.options, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Hops_V1_RunRequest, rhs: Hops_V1_RunRequest) -> Bool {
-    if lhs.command != rhs.command {return false}
-    if lhs.workspace != rhs.workspace {return false}
-    if lhs.rootfs != rhs.rootfs {return false}
-    if lhs.network != rhs.network {return false}
-    if lhs.environment != rhs.environment {return false}
-    if lhs.hostname != rhs.hostname {return false}
-    if lhs.workingDirectory != rhs.workingDirectory {return false}
-    if lhs.keep != rhs.keep {return false}
+  public static func ==(lhs: Hops_V1_Mount, rhs: Hops_V1_Mount) -> Bool {
+    if lhs.type != rhs.type {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.destination != rhs.destination {return false}
+    if lhs.readOnly != rhs.readOnly {return false}
+    if lhs.options != rhs.options {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_ResourceLimits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResourceLimits"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cpus\0\u{3}memory_bytes\0\u{3}max_processes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.cpus) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBytes) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.maxProcesses) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.cpus.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.cpus, fieldNumber: 1)
+    }
+    if self.memoryBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.memoryBytes, fieldNumber: 2)
+    }
+    if self.maxProcesses != 0 {
+      try visitor.visitSingularInt64Field(value: self.maxProcesses, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_ResourceLimits, rhs: Hops_V1_ResourceLimits) -> Bool {
+    if lhs.cpus != rhs.cpus {return false}
+    if lhs.memoryBytes != rhs.memoryBytes {return false}
+    if lhs.maxProcesses != rhs.maxProcesses {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

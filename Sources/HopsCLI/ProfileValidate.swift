@@ -1,0 +1,43 @@
+import ArgumentParser
+import FoundationEssentials
+import Glibc
+import HopsCore
+import HopsPolicy
+
+struct ProfileValidate: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "validate", abstract: "Check a profile file: prints 'valid', or every problem with file, key and reason.",
+    discussion: "Exits 0 when valid, 1 when not, 125 when the file cannot be read.")
+
+  @Argument(help: "The .toml file, or the name of a profile.")
+  var profile: String
+
+  func run() async throws {
+    var path = profile
+    if !profile.contains("/") && !profile.hasSuffix(".toml") {
+      let store = ProfileStore(home: HopsHome.fromEnvironment())
+      guard let listing = store.list().first(where: { $0.name == profile }) else {
+        Terminal.error("hops: no profile named '\(profile)'")
+        throw ExitCode(125)
+      }
+      guard case .file(let file) = listing.origin else {
+        print("valid (built-in)")
+        return
+      }
+      path = file
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      Terminal.error("hops: cannot read \(path): \(String(cString: strerror(errno)))")
+      throw ExitCode(125)
+    }
+    let base = String(path.split(separator: "/").last ?? "profile")
+    let name = base.hasSuffix(".toml") ? String(base.dropLast(5)) : base
+    switch ProfileParser.parse(String(decoding: data, as: UTF8.self), file: path, defaultName: name, origin: .file(path)) {
+    case .success:
+      print("valid")
+    case .failure(let errors):
+      for problem in errors.problems { print(problem.description) }
+      throw ExitCode(1)
+    }
+  }
+}

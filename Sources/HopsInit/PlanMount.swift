@@ -1,0 +1,35 @@
+/// One mount hops-init makes, fully decided by the daemon: kind, host source,
+/// destination inside the sandbox and flags.
+public struct PlanMount: Codable, Sendable, Equatable {
+  public enum Kind: String, Codable, Sendable {
+    case bind
+    case tmpfs
+    /// overlayfs with `source` as the lower layer and `upperDir`/`workDir` in the
+    /// sandbox's directory: writes go there and vanish with the sandbox.
+    case overlay
+  }
+
+  public var kind: Kind
+  public var source: String
+  public var destination: String
+  public var readOnly: Bool
+  public var noExec: Bool
+  /// tmpfs data (`size=64m,mode=1777`).
+  public var data: String
+  public var upperDir: String
+  public var workDir: String
+
+  public init(
+    kind: Kind, source: String, destination: String, readOnly: Bool = false, noExec: Bool = false,
+    data: String = "", upperDir: String = "", workDir: String = ""
+  ) {
+    self.kind = kind
+    self.source = source
+    self.destination = destination
+    self.readOnly = readOnly
+    self.noExec = noExec
+    self.data = data
+    self.upperDir = upperDir
+    self.workDir = workDir
+  }
+}

@@ -1,0 +1,95 @@
+import FoundationEssentials
+import Glibc
+import HopsCore
+
+/// Finds profiles by name: `$HOPS_HOME/profiles/NAME.toml`, then
+/// `/etc/hops/profiles/NAME.toml`, then the built-ins. The first one found wins
+/// and shadows the others of the same name.
+public struct ProfileStore: Sendable {
+  public let directories: [String]
+
+  public static let systemDirectory = "/etc/hops/profiles"
+
+  public init(home: HopsHome, systemDirectory: String = ProfileStore.systemDirectory) {
+    directories = [home.profilesDir, systemDirectory]
+  }
+
+  public struct Listing: Sendable {
+    public var profile: Profile?
+    public var name: String
+    public var origin: Profile.Origin
+    /// The origins of the same name that this one hides.
+    public var shadows: [Profile.Origin]
+    /// Problems, when the file does not load.
+    public var problems: ProfileErrors?
+  }
+
+  /// The profile called `name` (by the lookup order), or a clear error.
+  public func load(_ name: String, host: HostFacts = .current()) throws -> Profile {
+    try Policy.validateName(name, what: "profile")
+    for directory in directories {
+      let path = directory + "/" + name + ".toml"
+      if FileManager.default.fileExists(atPath: path) { return try Self.load(file: path, host: host) }
+    }
+    if let builtin = BuiltinProfiles.sources.first(where: { $0.name == name }) {
+      return try Self.parseBuiltin(builtin, host: host)
+    }
+    let known = list().map(\.name)
+    throw HopsError.notFound("no profile named '\(name)'", hint: "known profiles: \(known.joined(separator: ", "))")
+  }
+
+  /// A profile file named by its path (`--policy-file`).
+  public static func load(file path: String, host: HostFacts = .current()) throws -> Profile {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw HopsError.notFound("cannot read profile \(path): \(String(cString: strerror(errno)))")
+    }
+    let base = String(path.split(separator: "/").last ?? "profile")
+    let name = base.hasSuffix(".toml") ? String(base.dropLast(5)) : base
+    switch ProfileParser.parse(String(decoding: data, as: UTF8.self), file: path, defaultName: name, origin: .file(path), host: host) {
+    case .success(let profile): return profile
+    case .failure(let errors):
+      throw HopsError.invalid("invalid profile:\n" + errors.description, hint: "check it with 'hops profile validate \(path)'")
+    }
+  }
+
+  static func parseBuiltin(_ builtin: (name: String, toml: String), host: HostFacts = .current()) throws -> Profile {
+    switch ProfileParser.parse(builtin.toml, file: "built-in:\(builtin.name)", defaultName: builtin.name, origin: .builtin, host: host) {
+    case .success(let profile): return profile
+    case .failure(let errors): throw HopsError.failed("built-in profile '\(builtin.name)' is invalid: \(errors)")
+    }
+  }
+
+  /// Every profile by name, in lookup order, with what shadows what.
+  public func list(host: HostFacts = .current()) -> [Listing] {
+    var byName: [String: Listing] = [:]
+    var order: [String] = []
+    func record(_ name: String, _ origin: Profile.Origin, _ load: () -> Result<Profile, ProfileErrors>) {
+      if byName[name] != nil {
+        byName[name]!.shadows.append(origin)
+        return
+      }
+      order.append(name)
+      switch load() {
+      case .success(let profile): byName[name] = Listing(profile: profile, name: name, origin: origin, shadows: [])
+      case .failure(let errors): byName[name] = Listing(profile: nil, name: name, origin: origin, shadows: [], problems: errors)
+      }
+    }
+    for directory in directories {
+      let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".toml") }.sorted()
+      for file in files {
+        let path = directory + "/" + file
+        let name = String(file.dropLast(5))
+        record(name, .file(path)) {
+          let text = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+          return ProfileParser.parse(text, file: path, defaultName: name, origin: .file(path), host: host)
+        }
+      }
+    }
+    for builtin in BuiltinProfiles.sources {
+      record(builtin.name, .builtin) {
+        ProfileParser.parse(builtin.toml, file: "built-in:\(builtin.name)", defaultName: builtin.name, origin: .builtin, host: host)
+      }
+    }
+    return order.sorted().compactMap { byName[$0] }
+  }
+}

@@ -1,0 +1,74 @@
+/// Writes a profile back as TOML, every key spelled out: what `profile show`
+/// prints and `profile create` saves. The output parses back to the same policy.
+public enum ProfileWriter {
+  public static func toml(_ profile: Profile) -> String {
+    let policy = profile.policy
+    var lines: [String] = []
+    lines.append("name = \(quote(profile.name))")
+    if let version = profile.version { lines.append("version = \(quote(version))") }
+    lines.append("description = \(quote(profile.description))")
+    lines.append("image = \(quote(policy.rootfs))")
+    lines.append("")
+    lines.append("[capabilities]")
+    lines.append("network = \(quote(policy.network.rawValue))")
+    lines.append("filesystem = \(array(policy.filesystem.names))")
+    lines.append("allowed_paths = \(array(policy.allowedPaths))")
+    lines.append("denied_paths = \(array(policy.deniedPaths))")
+    let limits = policy.limits
+    if limits != ResourceLimits() {
+      lines.append("")
+      lines.append("[capabilities.resource_limits]")
+      if let cpus = limits.cpus {
+        lines.append("cpus = \(cpus == cpus.rounded() ? String(Int(cpus)) : String(cpus))")
+      }
+      if let memory = limits.memoryBytes { lines.append("memory_bytes = \(memory)  # \(ByteSize.format(memory))") }
+      if let processes = limits.maxProcesses { lines.append("max_processes = \(processes)") }
+    }
+    lines.append("")
+    lines.append("[sandbox]")
+    lines.append("hostname = \(quote(policy.hostname))")
+    lines.append("working_directory = \(quote(policy.workingDirectory))")
+    lines.append("workspace_mode = \(quote(policy.workspaceMode.rawValue))")
+    lines.append("")
+    lines.append("[sandbox.environment]")
+    for (key, value) in policy.environment { lines.append("\(bareOrQuoted(key)) = \(quote(value))") }
+    for mount in policy.mounts {
+      lines.append("")
+      lines.append("[[sandbox.mounts]]")
+      lines.append("type = \(quote(mount.kind.rawValue))")
+      if mount.kind != .tmpfs { lines.append("source = \(quote(mount.source))") }
+      lines.append("destination = \(quote(mount.destination))")
+      lines.append("mode = \(quote(mount.readOnly ? "ro" : "rw"))")
+      if !mount.options.isEmpty { lines.append("options = \(array(mount.options))") }
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  static func quote(_ text: String) -> String {
+    var result = "\""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": result += "\\\""
+      case "\\": result += "\\\\"
+      case "\n": result += "\\n"
+      case "\t": result += "\\t"
+      case "\r": result += "\\r"
+      default:
+        if scalar.value < 0x20 || scalar.value == 0x7f {
+          let hex = String(scalar.value, radix: 16)
+          result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        } else {
+          result.unicodeScalars.append(scalar)
+        }
+      }
+    }
+    return result + "\""
+  }
+
+  static func array(_ items: [String]) -> String { "[" + items.map(quote).joined(separator: ", ") + "]" }
+
+  static func bareOrQuoted(_ key: String) -> String {
+    let bare = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+    return !key.isEmpty && key.allSatisfy({ bare.contains($0) }) ? key : quote(key)
+  }
+}

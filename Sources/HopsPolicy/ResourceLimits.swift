@@ -1,0 +1,43 @@
+import HopsCore
+
+/// `[capabilities.resource_limits]`: what a sandbox may use of the machine.
+public struct ResourceLimits: Sendable, Equatable {
+  /// CPUs as a quota; fractions allowed (0.5 is half a core).
+  public var cpus: Double?
+  public var memoryBytes: UInt64?
+  public var maxProcesses: Int?
+
+  public init(cpus: Double? = nil, memoryBytes: UInt64? = nil, maxProcesses: Int? = nil) {
+    self.cpus = cpus
+    self.memoryBytes = memoryBytes
+    self.maxProcesses = maxProcesses
+  }
+
+  /// The smallest limits a sandbox can start with at all.
+  public static let minimumMemory: UInt64 = 8 << 20
+  public static let minimumCPUs = 0.01
+  public static let maximumProcesses = 4_194_304
+
+  /// Limits above what the host has, or below what can work, are refused.
+  public func problems(hostCPUs: Int, hostMemory: UInt64) -> [(key: String, message: String)] {
+    var problems: [(String, String)] = []
+    if let cpus {
+      if !(cpus >= Self.minimumCPUs) {
+        problems.append(("cpus", "\(cpus) CPUs is below the minimum of \(Self.minimumCPUs)"))
+      } else if cpus > Double(hostCPUs) {
+        problems.append(("cpus", "\(cpus) CPUs is more than this host has (\(hostCPUs))"))
+      }
+    }
+    if let memoryBytes {
+      if memoryBytes < Self.minimumMemory {
+        problems.append(("memory_bytes", "\(ByteSize.format(memoryBytes)) of memory is below the minimum of 8M"))
+      } else if hostMemory > 0 && memoryBytes > hostMemory {
+        problems.append(("memory_bytes", "\(ByteSize.format(memoryBytes)) of memory is more than this host has (\(ByteSize.format(hostMemory)))"))
+      }
+    }
+    if let maxProcesses, !(1...Self.maximumProcesses).contains(maxProcesses) {
+      problems.append(("max_processes", "\(maxProcesses) processes is out of range (1 to \(Self.maximumProcesses))"))
+    }
+    return problems
+  }
+}
