@@ -78,5 +78,6 @@ let package = Package(
     .testTarget(name: "HopsPolicyTests", dependencies: ["HopsPolicy"]),
     .testTarget(name: "HopsImageTests", dependencies: ["HopsImage", "HopsOS"]),
     .testTarget(name: "HopsInitTests", dependencies: ["HopsInit"]),
+    .testTarget(name: "HopsOSTests", dependencies: ["HopsOS"]),
   ]
 )

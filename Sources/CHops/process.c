@@ -25,3 +25,7 @@ int hops_wait_exited_keep(pid_t pid) {
   do { r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT); } while (r < 0 && errno == EINTR);
   return r;
 }
+
+#include <sched.h>
+
+int hops_unshare(int flags) { return unshare(flags); }

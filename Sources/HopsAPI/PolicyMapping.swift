@@ -31,6 +31,7 @@ extension Hops_V1_RunRequest {
         $0.cpus = policy.limits.cpus ?? 0
         $0.memoryBytes = policy.limits.memoryBytes ?? 0
         $0.maxProcesses = Int64(policy.limits.maxProcesses ?? 0)
+        $0.timeoutSeconds = policy.limits.timeoutSeconds ?? 0
       }
       $0.profile = profile
     }
@@ -66,6 +67,7 @@ extension Policy {
     limits = ResourceLimits(
       cpus: request.limits.cpus > 0 ? request.limits.cpus : nil,
       memoryBytes: request.limits.memoryBytes > 0 ? request.limits.memoryBytes : nil,
-      maxProcesses: request.limits.maxProcesses > 0 ? Int(clamping: request.limits.maxProcesses) : nil)
+      maxProcesses: request.limits.maxProcesses > 0 ? Int(clamping: request.limits.maxProcesses) : nil,
+      timeoutSeconds: request.limits.timeoutSeconds > 0 ? request.limits.timeoutSeconds : nil)
   }
 }

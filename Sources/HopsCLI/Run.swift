@@ -47,6 +47,9 @@ struct Run: AsyncParsableCommand {
   @Option(help: "Limit on processes (and threads) in the sandbox.")
   var maxProcesses: Int?
 
+  @Option(help: "Kill the whole sandbox after this long (30s, 5m, 1h, or seconds); the run exits 124.")
+  var timeout: String?
+
   @Option(help: "How the workspace is shown: rw, ro, or overlay (writes discarded, host untouched).")
   var workspaceMode: String?
 
@@ -111,6 +114,7 @@ struct Run: AsyncParsableCommand {
     }
     if let memory { policy.limits.memoryBytes = try ByteSize.parse(memory) }
     if let maxProcesses { policy.limits.maxProcesses = maxProcesses }
+    if let timeout { policy.limits.timeoutSeconds = try DurationText.parse(timeout) }
     policy.keep = keep
     if let term = getenv("TERM").map({ String(cString: $0) }) { policy.setEnvironment("TERM", term) }
     policy.setEnvironment("HOSTNAME", policy.hostname)
@@ -129,6 +133,7 @@ struct Run: AsyncParsableCommand {
       limits.cpus.map { "\($0 == $0.rounded() ? String(Int($0)) : String($0)) CPUs" },
       limits.memoryBytes.map { ByteSize.format($0) + " memory" },
       limits.maxProcesses.map { "\($0) processes" },
+      limits.timeoutSeconds.map { "timeout " + DurationText.format($0) },
     ].compactMap { $0 }.joined(separator: ", ")
     Terminal.error("""
       Hops: Preparing sandbox environment...
@@ -137,7 +142,7 @@ struct Run: AsyncParsableCommand {
         Rootfs: \(policy.rootfs)
         Command: \(command.joined(separator: " "))
         Network: \(policy.network.rawValue)
-        Limits: \(limitText.isEmpty ? "none" : limitText + " (recorded; enforcement comes with cgroup support)")
+        Limits: \(limitText.isEmpty ? "none" : limitText)
       """)
   }
 

@@ -45,6 +45,7 @@ struct RunClient {
               if verbose { Terminal.error("  Sandbox: \(started.sandboxID)") }
             case .exit(let exit):
               if !exit.message.isEmpty { Terminal.error("hops: \(exit.message)") }
+              if verbose { Terminal.error("hops: " + UsageText.summary(exit.usage)) }
               if !exit.keptPath.isEmpty {
                 Terminal.error("hops: sandbox kept at \(exit.keptPath) (its changes to the rootfs are in \(exit.keptPath)/upper)")
               }

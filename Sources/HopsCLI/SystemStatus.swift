@@ -26,6 +26,7 @@ struct SystemStatus: AsyncParsableCommand {
           Uptime: \(DaemonStatus.formatDuration(status.uptimeSeconds))
           Started: \(DaemonStatus.formatDate(status.startedAt))
           Active sandboxes: \(status.activeSandboxes)
+          Resource control: \(status.cgroups)
           Home: \(status.home)
         """)
     }

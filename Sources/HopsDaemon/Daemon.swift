@@ -31,7 +31,9 @@ final class Daemon: Sendable {
     // that exists now was left by a crash.
     unlink(home.socketPath)
 
-    let recovered = CrashRecovery.run(home: home)
+    let cgroups = CgroupHierarchy.detect()
+    logger.info("resource control", metadata: ["cgroups": "\(cgroups?.description ?? "none")"])
+    let recovered = CrashRecovery.run(home: home, cgroups: cgroups)
     if !recovered.removedSandboxes.isEmpty || !recovered.killedProcesses.isEmpty {
       logger.notice(
         "cleaned up after a previous daemon",
@@ -39,14 +41,14 @@ final class Daemon: Sendable {
     }
 
     let setup = HomeSetup(home: home)
-    let launcher = SandboxLauncher(home: home, setup: setup, initPath: try Executables.hopsInit())
+    let launcher = SandboxLauncher(home: home, setup: setup, initPath: try Executables.hopsInit(), cgroups: cgroups)
     let registry = SandboxRegistry()
     let stopping = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
     let shutdownRequested = AsyncStream<Void>.makeStream()
 
     let service = HopsService(
       home: home, setup: setup, launcher: launcher, registry: registry,
-      startedAt: Date().timeIntervalSince1970, logger: logger,
+      startedAt: Date().timeIntervalSince1970, cgroups: cgroups, logger: logger,
       requestShutdown: { shutdownRequested.continuation.yield() })
     let server = GRPCServer(
       transport: .http2NIOPosix(

@@ -16,6 +16,7 @@ struct HopsService: Hops_V1_Hops.SimpleServiceProtocol {
   let launcher: SandboxLauncher
   let registry: SandboxRegistry
   let startedAt: Double
+  let cgroups: CgroupHierarchy?
   let logger: Logger
   /// Called by the Shutdown RPC, after its reply is on its way.
   let requestShutdown: @Sendable () -> Void
@@ -38,6 +39,28 @@ struct HopsService: Hops_V1_Hops.SimpleServiceProtocol {
       $0.version = HopsVersion.current
       $0.activeSandboxes = Int32(registry.count)
       $0.home = home.root
+      $0.cgroups = cgroups?.description ?? "none"
+    }
+  }
+
+  func stats(request: Hops_V1_StatsRequest, context: ServerContext) async throws -> Hops_V1_StatsReply {
+    .with {
+      $0.sandboxes = registry.all.map { sandbox in
+        .with {
+          $0.id = sandbox.id
+          $0.command = sandbox.command
+          $0.rootfs = sandbox.rootfs.name
+          $0.initPid = sandbox.initPid
+          $0.startedAt = sandbox.startedAt
+          $0.usage = .init(sandbox.currentUsage())
+          $0.limits = .with {
+            $0.cpus = sandbox.limits.cpus ?? 0
+            $0.memoryBytes = sandbox.limits.memoryBytes ?? 0
+            $0.maxProcesses = Int64(sandbox.limits.maxProcesses ?? 0)
+            $0.timeoutSeconds = sandbox.limits.timeoutSeconds ?? 0
+          }
+        }
+      }
     }
   }
 
@@ -102,6 +125,21 @@ extension Hops_V1_RootfsInfo {
       $0.source = info.source
       $0.createdAt = info.createdAt
       $0.sizeBytes = info.sizeBytes
+    }
+  }
+}
+
+extension Hops_V1_Usage {
+  init(_ usage: SandboxUsage) {
+    self = .with {
+      $0.wallSeconds = usage.wallSeconds
+      $0.cpuSeconds = usage.cpuSeconds
+      $0.memoryBytes = usage.memoryBytes
+      $0.peakMemoryBytes = usage.peakMemoryBytes
+      $0.processes = Int32(usage.processes)
+      $0.peakProcesses = Int32(usage.peakProcesses)
+      $0.oomKilled = usage.oomKilled
+      $0.timedOut = usage.timedOut
     }
   }
 }

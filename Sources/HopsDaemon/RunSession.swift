@@ -45,6 +45,13 @@ struct RunSession {
     nonisolated(unsafe) var input = iterator
     try await withTaskCancellationHandler {
       try await withThrowingTaskGroup(of: Void.self) { group in
+        if let timeout = policy.limits.timeoutSeconds {
+          group.addTask {
+            // Cancelled (and so silent) when the run ends first.
+            guard (try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))) != nil else { return }
+            sandbox.timeOut(after: timeout)
+          }
+        }
         group.addTask {
           do {
             while let message = try await input.next() {
@@ -76,6 +83,7 @@ struct RunSession {
                 $0.signal = exit.signal
                 $0.message = exit.message ?? ""
                 $0.keptPath = exit.keptPath ?? ""
+                $0.usage = .init(exit.usage)
               }
             }
           }

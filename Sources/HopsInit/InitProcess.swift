@@ -3,7 +3,7 @@ import Glibc
 import HopsOS
 
 /// hops-init: PID 1 of the sandbox. The daemon starts it already inside fresh
-/// mount, pid, uts, ipc, net and cgroup namespaces, with the command's stdin,
+/// mount, pid, uts, ipc and net namespaces (cgroup follows, see below), with the command's stdin,
 /// stdout and stderr on fds 0-2 and the control socket on fd 3.
 ///
 /// The order of the privileged steps, and why:
@@ -39,6 +39,8 @@ public enum InitProcess {
 
     let command: String
     do {
+      // The plan arrives after the daemon put us in the sandbox's cgroup.
+      try ProcessControl.newCgroupNamespace()
       try SandboxFilesystem(plan: plan).build()
       try syscall("sethostname", plan.hostname) { sethostname(plan.hostname, plan.hostname.utf8.count) }
       if plan.loopbackUp { try Network.bringLoopbackUp() }

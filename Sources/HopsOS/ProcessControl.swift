@@ -18,3 +18,12 @@ public enum ProcessControl {
     try syscall("prctl", "PR_SET_DUMPABLE") { hops_set_dumpable(value ? 1 : 0) }
   }
 }
+
+extension ProcessControl {
+  /// A new cgroup namespace rooted at the caller's current cgroup. hops-init does
+  /// this once the daemon has moved it into its sandbox cgroup, so the sandbox
+  /// sees that cgroup as "/".
+  public static func newCgroupNamespace() throws(SyscallError) {
+    try syscall("unshare", "CLONE_NEWCGROUP") { hops_unshare(Int32(HOPS_CLONE_NEWCGROUP)) }
+  }
+}

@@ -31,3 +31,26 @@ public enum ByteSize {
     return "\(bytes)"
   }
 }
+
+/// Durations as users write them: `30s`, `5m`, `1.5h`, `500ms`, or plain seconds.
+public enum DurationText {
+  public static func parse(_ text: String) throws -> Double {
+    let body = text.trimmed.lowercased()
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+    for (suffix, scale) in units where body.hasSuffix(suffix) {
+      let number = String(body.dropLast(suffix.count))
+      // "ms" must not be read as "m" + "s": the loop tries "ms" first.
+      if let value = Double(number), value.isFinite, value >= 0, !number.isEmpty { return value * scale }
+      break
+    }
+    if let value = Double(body), value.isFinite, value >= 0 { return value }
+    throw HopsError.invalid("invalid duration '\(text)'", hint: "write seconds or a number with ms, s, m, h or d, e.g. 30s or 5m")
+  }
+
+  public static func format(_ seconds: Double) -> String {
+    if seconds >= 3600 && seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(seconds / 3600))h" }
+    if seconds >= 60 && seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(seconds / 60))m" }
+    if seconds == seconds.rounded() { return "\(Int(seconds))s" }
+    return "\(seconds)s"
+  }
+}

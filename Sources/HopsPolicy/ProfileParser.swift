@@ -117,7 +117,18 @@ public struct ProfileParser {
 
   private mutating func parseLimits(_ table: TOMLTable, into limits: inout ResourceLimits) {
     let prefix = "capabilities.resource_limits"
-    checkKeys(table, prefix, allowed: ["cpus", "memory_bytes", "max_processes"])
+    checkKeys(table, prefix, allowed: ["cpus", "memory_bytes", "max_processes", "timeout"])
+    if let value = table["timeout"] {
+      if let int = value.int { limits.timeoutSeconds = Double(int) } else if let double = value.double {
+        limits.timeoutSeconds = double
+      } else if let text = value.string {
+        do { limits.timeoutSeconds = try DurationText.parse(text) } catch let error as HopsError {
+          add(prefix + ".timeout", error.description)
+        } catch {}
+      } else {
+        add(prefix + ".timeout", "expected seconds (30) or a duration (\"30s\", \"5m\"), found \(typeName(value))")
+      }
+    }
     if let value = table["cpus"] {
       if let int = value.int { limits.cpus = Double(int) } else if let double = value.double { limits.cpus = double } else {
         add(prefix + ".cpus", "expected a number, found \(typeName(value))")

@@ -6,12 +6,18 @@ public struct ResourceLimits: Sendable, Equatable {
   public var cpus: Double?
   public var memoryBytes: UInt64?
   public var maxProcesses: Int?
+  /// Wall-clock limit: the whole sandbox is killed after it (exit 124).
+  public var timeoutSeconds: Double?
 
-  public init(cpus: Double? = nil, memoryBytes: UInt64? = nil, maxProcesses: Int? = nil) {
+  public init(cpus: Double? = nil, memoryBytes: UInt64? = nil, maxProcesses: Int? = nil, timeoutSeconds: Double? = nil) {
     self.cpus = cpus
     self.memoryBytes = memoryBytes
     self.maxProcesses = maxProcesses
+    self.timeoutSeconds = timeoutSeconds
   }
+
+  /// True when any cgroup limit is set (the timeout is the daemon's own).
+  public var needsCgroup: Bool { cpus != nil || memoryBytes != nil || maxProcesses != nil }
 
   /// The smallest limits a sandbox can start with at all.
   public static let minimumMemory: UInt64 = 8 << 20
@@ -37,6 +43,9 @@ public struct ResourceLimits: Sendable, Equatable {
     }
     if let maxProcesses, !(1...Self.maximumProcesses).contains(maxProcesses) {
       problems.append(("max_processes", "\(maxProcesses) processes is out of range (1 to \(Self.maximumProcesses))"))
+    }
+    if let timeoutSeconds, !(timeoutSeconds > 0 && timeoutSeconds <= 30 * 86400) {
+      problems.append(("timeout", "a timeout of \(timeoutSeconds) s is out of range (above 0, at most 30 days)"))
     }
     return problems
   }

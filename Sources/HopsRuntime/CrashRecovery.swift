@@ -2,6 +2,7 @@ import FoundationEssentials
 import Glibc
 import HopsCore
 import HopsImage
+import HopsOS
 
 /// What a daemon that died without cleaning up (kill -9, a crash, a power cut)
 /// left behind, found and removed by the next daemon before it serves anyone.
@@ -16,7 +17,7 @@ public enum CrashRecovery {
     public var killedProcesses: [Int32] = []
   }
 
-  public static func run(home: HopsHome) -> Result {
+  public static func run(home: HopsHome, cgroups: CgroupHierarchy?) -> Result {
     var result = Result()
     RootfsStore(home: home).removeLeftovers()
     let ids = (try? FileManager.default.contentsOfDirectory(atPath: home.sandboxesDir)) ?? []
@@ -30,6 +31,9 @@ public enum CrashRecovery {
         // Not our child (its parent died): wait until it is gone before removing its files.
         for _ in 0..<200 where isHopsInit(pid) { usleep(5_000) }
       }
+      // Only this home's sandboxes: another daemon (another $HOPS_HOME) shares
+      // the parent cgroup, and its cgroups are none of our business.
+      if let cgroups { SandboxCgroup(hierarchy: cgroups, name: id).remove(seconds: 1) }
       if record?.keep == true {
         var kept = record!
         kept.exitCode = kept.exitCode ?? 137

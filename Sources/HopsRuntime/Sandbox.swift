@@ -4,6 +4,7 @@ import HopsCore
 import HopsImage
 import HopsInit
 import HopsOS
+import HopsPolicy
 import Synchronization
 
 /// One running sandbox, seen from the daemon: its stdin, its output and exit as a
@@ -23,6 +24,12 @@ public final class Sandbox: Sendable {
   private let stdoutFD: Int32
   private let stderrFD: Int32
   private let controlFD: Int32
+  private let cgroup: SandboxCgroup?
+  public let limits: ResourceLimits
+  public let command: [String]
+  /// Seconds since the Unix epoch, and on the monotonic clock, at launch.
+  public let startedAt: Double
+  private let startedMonotonic: ContinuousClock.Instant
 
   private struct State {
     var stdinOpen = true
@@ -31,13 +38,18 @@ public final class Sandbox: Sendable {
     var killedBecause: String?
     /// Nobody reads the output any more (the client is gone): drop it, never wait.
     var discardOutput = false
+    /// Set when the timeout ended the sandbox: the run exits 124.
+    var timedOut = false
+    /// The highest process count seen (v1 has no pids.peak).
+    var peakProcesses = 0
   }
   private let state = Mutex(State())
   private let credits = CountingSemaphore(value: 8)
 
   init(
     id: String, directory: String, rootfs: RootfsInfo, record: SandboxRecord, initPid: pid_t,
-    stdin: Int32, stdout: Int32, stderr: Int32, control: Int32
+    stdin: Int32, stdout: Int32, stderr: Int32, control: Int32,
+    cgroup: SandboxCgroup?, limits: ResourceLimits
   ) {
     self.id = id
     self.directory = directory
@@ -48,6 +60,11 @@ public final class Sandbox: Sendable {
     self.stdoutFD = stdout
     self.stderrFD = stderr
     self.controlFD = control
+    self.cgroup = cgroup
+    self.limits = limits
+    self.command = record.command
+    self.startedAt = Date().timeIntervalSince1970
+    self.startedMonotonic = ContinuousClock.now
   }
 
   // MARK: - Events
@@ -72,7 +89,10 @@ public final class Sandbox: Sendable {
     var controlBuffer: [UInt8] = []
     while !open.isEmpty {
       var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-      if poll(&fds, nfds_t(fds.count), -1) < 0 { continue }
+      // Wake up now and then to sample the process count for the peak figure.
+      let ready = poll(&fds, nfds_t(fds.count), cgroup == nil ? -1 : 100)
+      if cgroup != nil { samplePeakProcesses() }
+      if ready <= 0 { continue }
       for entry in fds where entry.revents != 0 {
         let chunk = (try? FD.read(entry.fd, max: 65536)) ?? []
         if chunk.isEmpty {
@@ -97,18 +117,44 @@ public final class Sandbox: Sendable {
     // Reap under the lock that kill() and signal() take, after the exit is
     // known: no signal can ever reach a recycled pid.
     Spawn.waitForExitKeepingPid(initPid)
-    let (status, killedBecause) = state.withLock { state in
+    let (status, killedBecause, timedOut) = state.withLock { state in
       let status = (try? Spawn.wait(initPid)) ?? 0
       state.reaped = true
-      return (status, state.killedBecause)
+      return (status, state.killedBecause, state.timedOut)
     }
     for fd in [stdoutFD, stderrFD, controlFD] { FD.close(fd) }
     closeStdin()
-    continuation.yield(.exit(finish(report: report, status: status, killedBecause: killedBecause)))
+    var usage = currentUsage()
+    usage.timedOut = timedOut
+    // Every process of the sandbox is gone (its pid namespace died with
+    // hops-init), so the cgroup can go; remove() waits out the kernel's lag.
+    cgroup?.remove()
+    continuation.yield(.exit(finish(report: report, status: status, killedBecause: killedBecause, usage: usage)))
     continuation.finish()
   }
 
-  private func finish(report: InitReport?, status: Int32, killedBecause: String?) -> SandboxExit {
+  /// Usage now: the cgroup's counters and the wall time so far.
+  public func currentUsage() -> SandboxUsage {
+    var usage = SandboxUsage()
+    let elapsed = (ContinuousClock.now - startedMonotonic).components
+    usage.wallSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+    if let counters = cgroup?.usage() {
+      usage.cpuSeconds = Double(counters.cpuNanos) / 1e9
+      usage.memoryBytes = counters.memoryBytes
+      usage.peakMemoryBytes = counters.peakMemoryBytes
+      usage.processes = counters.processes
+      usage.peakProcesses = max(counters.peakProcesses, state.withLock { $0.peakProcesses })
+      usage.oomKilled = counters.oomKills > 0
+    }
+    return usage
+  }
+
+  private func samplePeakProcesses() {
+    guard let processes = cgroup?.usage().processes else { return }
+    state.withLock { $0.peakProcesses = max($0.peakProcesses, processes) }
+  }
+
+  private func finish(report: InitReport?, status: Int32, killedBecause: String?, usage: SandboxUsage) -> SandboxExit {
     var exit: SandboxExit
     switch report {
     case .exited(let code, let signal):
@@ -123,6 +169,16 @@ public final class Sandbox: Sendable {
       } else {
         exit = SandboxExit(code: 125, message: "hops-init exited with status \(WaitStatus.exitCode(status)) without a report")
       }
+    }
+    exit.usage = usage
+    if usage.timedOut {
+      exit.code = 124
+      exit.message = killedBecause
+    } else if usage.oomKilled {
+      // The kernel's own counter says the OOM killer struck in this sandbox.
+      let limit = limits.memoryBytes.map { " (limit \(Self.formatMiB($0)))" } ?? ""
+      exit.message = "sandbox killed: out of memory\(limit)"
+      if exit.signal == SIGKILL || exit.code == 137 { exit.code = 137 }
     }
     var final = record
     final.exitCode = exit.code
@@ -189,6 +245,20 @@ public final class Sandbox: Sendable {
     state.withLock { state in
       if !state.reaped { _ = Glibc.kill(initPid, number) }
     }
+  }
+
+  /// The timeout: ends the whole sandbox, and the run exits 124.
+  public func timeOut(after seconds: Double) {
+    state.withLock { state in
+      guard !state.reaped else { return }
+      state.timedOut = true
+      state.killedBecause = "sandbox killed: timed out after \(DurationText.format(seconds))"
+      _ = Glibc.kill(initPid, SIGKILL)
+    }
+  }
+
+  static func formatMiB(_ bytes: UInt64) -> String {
+    bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
   }
 
   /// Ends the sandbox now: SIGKILL to its PID 1 kills every process in it.

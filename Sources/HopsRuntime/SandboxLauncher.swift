@@ -14,15 +14,32 @@ public struct SandboxLauncher: Sendable {
   public let setup: HomeSetup
   public let initPath: String
 
-  /// Every sandbox gets its own mount, pid, uts, ipc, network and cgroup namespace.
-  /// A new network namespace with nothing configured in it is the `disabled` mode:
-  /// not even `lo` is up.
-  static let namespaces: Spawn.Namespaces = [.mount, .pid, .uts, .ipc, .network, .cgroup]
+  /// Where the host's cgroup controllers are; nil on a host without cgroups.
+  public let cgroups: CgroupHierarchy?
 
-  public init(home: HopsHome, setup: HomeSetup, initPath: String) {
+  /// Every sandbox gets its own mount, pid, uts, ipc and network namespace here, and
+  /// a cgroup namespace from hops-init once it sits in its cgroup. A new network
+  /// namespace with nothing configured in it is the `disabled` mode: not even `lo`
+  /// is up.
+  static let namespaces: Spawn.Namespaces = [.mount, .pid, .uts, .ipc, .network]
+
+  public init(home: HopsHome, setup: HomeSetup, initPath: String, cgroups: CgroupHierarchy?) {
     self.home = home
     self.setup = setup
     self.initPath = initPath
+    self.cgroups = cgroups
+  }
+
+  /// Limits need their controllers; a host without them gets a clear refusal, not
+  /// a sandbox that silently ignores the limit.
+  func checkControllers(for limits: ResourceLimits) throws {
+    let available = Set(cgroups?.available ?? [])
+    let needed = [("cpus", limits.cpus != nil, "cpu"), ("memory", limits.memoryBytes != nil, "memory"), ("max processes", limits.maxProcesses != nil, "pids")]
+    for (what, wanted, controller) in needed where wanted && !available.contains(controller) {
+      throw HopsError(
+        .unavailable, "a \(what) limit needs the '\(controller)' cgroup controller, which this host does not offer",
+        hint: "enable it, or run without the limit (the profile or flag that sets it)")
+    }
   }
 
   public func launch(policy: Policy, command: [String]) throws -> Sandbox {
@@ -35,6 +52,8 @@ public struct SandboxLauncher: Sendable {
         throw HopsError.notFound("workspace \(workspace) is not a directory", hint: "give an existing directory as the PATH argument")
       }
     }
+
+    try checkControllers(for: policy.limits)
 
     let id = Self.newID()
     let directory = home.sandbox(id: id)
@@ -69,8 +88,13 @@ public struct SandboxLauncher: Sendable {
 
     var opened: [Int32] = []
     func closeAll() { opened.forEach(FD.close) }
+    // Every sandbox gets a cgroup under Hops' parent, with its limits, before any
+    // of its code runs: for the limits, and for its usage figures.
+    let cgroup = cgroups.map { SandboxCgroup(hierarchy: $0, name: id) }
     do {
       try record.save(to: directory)
+      try cgroup?.create(limits: CgroupLimits(
+        memoryBytes: policy.limits.memoryBytes, cpus: policy.limits.cpus, maxProcesses: policy.limits.maxProcesses))
       let stdin = try FD.pipe()
       opened += [stdin.read, stdin.write]
       let stdout = try FD.pipe()
@@ -93,18 +117,23 @@ public struct SandboxLauncher: Sendable {
 
       record.initPid = pid
       try? record.save(to: directory)
+      // hops-init waits for the plan before doing anything, so it enters the
+      // cgroup before it or the command can run a single instruction of their own.
+      try cgroup?.add(pid: pid)
       let payload = try JSONEncoder().encode(plan)
       try FramedMessages.send(control.0, Array(payload))
       try FD.setNonBlocking(stdin.write)
       return Sandbox(
         id: id, directory: directory, rootfs: rootfs, record: record, initPid: pid,
-        stdin: stdin.write, stdout: stdout.read, stderr: stderr.read, control: control.0)
+        stdin: stdin.write, stdout: stdout.read, stderr: stderr.read, control: control.0,
+        cgroup: cgroup, limits: policy.limits)
     } catch {
       closeAll()
       if record.initPid > 0 {
         Glibc.kill(record.initPid, SIGKILL)
         _ = try? Spawn.wait(record.initPid)
       }
+      cgroup?.remove()
       try? FileManager.default.removeItem(atPath: directory)
       if let error = error as? SyscallError { throw HopsError.failed("cannot start the sandbox: \(error)") }
       throw error

@@ -23,6 +23,9 @@ public final class SandboxRegistry: Sendable {
     }
   }
 
+  /// The running sandboxes, oldest first.
+  public var all: [Sandbox] { state.withLock { Array($0.active.values) }.sorted { $0.startedAt < $1.startedAt } }
+
   public func remove(_ sandbox: Sandbox) { _ = state.withLock { $0.active.removeValue(forKey: sandbox.id) } }
 
   /// Waits (up to `seconds`) until every sandbox has been torn down.

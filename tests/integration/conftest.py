@@ -109,6 +109,8 @@ def hops():
     assert wait_until(lambda: h.daemon_pid() is None or not Path(f"/proc/{h.daemon_pid()}").exists())
     leftovers = {
         "mounts": mounts_under(home),
+        "sandbox cgroups": [str(p) for p in Path("/sys/fs/cgroup").glob("*/hops/*") if p.is_dir()]
+        + [str(p) for p in Path("/sys/fs/cgroup").glob("hops/*") if p.is_dir()],
         "hops-init processes": hops_init_pids(),
         "sandbox directories": h.sandboxes(),
     }

@@ -75,3 +75,6 @@ int hops_wait_exited_keep(pid_t pid);
 
 /// Sets the `lo` interface up in the caller's network namespace. Returns 0 or -errno.
 int hops_loopback_up(void);
+
+/// unshare(2) (hidden behind _GNU_SOURCE).
+int hops_unshare(int flags);

@@ -115,6 +115,19 @@ public enum Hops_V1_Hops: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Stats" metadata.
+        public enum Stats: Sendable {
+            /// Request type for "Stats".
+            public typealias Input = Hops_V1_StatsRequest
+            /// Response type for "Stats".
+            public typealias Output = Hops_V1_StatsReply
+            /// Descriptor for "Stats".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "Stats",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "hops.v1.Hops" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Run.descriptor,
@@ -123,7 +136,8 @@ public enum Hops_V1_Hops: Sendable {
             Setup.descriptor,
             CreateRootfs.descriptor,
             ListRootfs.descriptor,
-            RemoveRootfs.descriptor
+            RemoveRootfs.descriptor,
+            Stats.descriptor
         ]
     }
 }
@@ -265,6 +279,24 @@ extension Hops_V1_Hops {
             request: GRPCCore.StreamingServerRequest<Hops_V1_RemoveRootfsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_RemoveRootfsReply>
+
+        /// Handle the "Stats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Live usage of every running sandbox.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_StatsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_StatsReply` messages.
+        func stats(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_StatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_StatsReply>
     }
 
     /// Service protocol for the "hops.v1.Hops" service.
@@ -390,6 +422,24 @@ extension Hops_V1_Hops {
             request: GRPCCore.ServerRequest<Hops_V1_RemoveRootfsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Hops_V1_RemoveRootfsReply>
+
+        /// Handle the "Stats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Live usage of every running sandbox.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_StatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_StatsReply` message.
+        func stats(
+            request: GRPCCore.ServerRequest<Hops_V1_StatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_StatsReply>
     }
 
     /// Simple service protocol for the "hops.v1.Hops" service.
@@ -514,6 +564,24 @@ extension Hops_V1_Hops {
             request: Hops_V1_RemoveRootfsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Hops_V1_RemoveRootfsReply
+
+        /// Handle the "Stats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Live usage of every running sandbox.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_StatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_StatsReply` to respond with.
+        func stats(
+            request: Hops_V1_StatsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_StatsReply
     }
 }
 
@@ -598,6 +666,17 @@ extension Hops_V1_Hops.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.Stats.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_StatsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_StatsReply>(),
+            handler: { request, context in
+                try await self.stats(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -664,6 +743,17 @@ extension Hops_V1_Hops.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_RemoveRootfsReply> {
         let response = try await self.removeRootfs(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func stats(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_StatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_StatsReply> {
+        let response = try await self.stats(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -762,6 +852,19 @@ extension Hops_V1_Hops.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Hops_V1_RemoveRootfsReply> {
         return GRPCCore.ServerResponse<Hops_V1_RemoveRootfsReply>(
             message: try await self.removeRootfs(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func stats(
+        request: GRPCCore.ServerRequest<Hops_V1_StatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_StatsReply> {
+        return GRPCCore.ServerResponse<Hops_V1_StatsReply>(
+            message: try await self.stats(
                 request: request.message,
                 context: context
             ),
@@ -928,6 +1031,29 @@ extension Hops_V1_Hops {
             deserializer: some GRPCCore.MessageDeserializer<Hops_V1_RemoveRootfsReply>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_RemoveRootfsReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Stats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Live usage of every running sandbox.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_StatsRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_StatsRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_StatsReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func stats<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_StatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_StatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_StatsReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_StatsReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1172,6 +1298,40 @@ extension Hops_V1_Hops {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Stats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Live usage of every running sandbox.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_StatsRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_StatsRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_StatsReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func stats<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_StatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_StatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_StatsReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_StatsReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.Stats.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1364,6 +1524,35 @@ extension Hops_V1_Hops.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_RemoveRootfsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_RemoveRootfsReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Stats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Live usage of every running sandbox.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_StatsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func stats<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_StatsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_StatsReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.stats(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_StatsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_StatsReply>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1587,6 +1776,39 @@ extension Hops_V1_Hops.ClientProtocol {
             metadata: metadata
         )
         return try await self.removeRootfs(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Stats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Live usage of every running sandbox.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func stats<Result>(
+        _ message: Hops_V1_StatsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_StatsReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_StatsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.stats(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -231,6 +231,112 @@ public nonisolated struct Hops_V1_ResourceLimits: Sendable {
 
   public var maxProcesses: Int64 = 0
 
+  public var timeoutSeconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// What a sandbox has used (its cgroup's counters).
+public nonisolated struct Hops_V1_Usage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var wallSeconds: Double = 0
+
+  public var cpuSeconds: Double = 0
+
+  public var memoryBytes: UInt64 = 0
+
+  public var peakMemoryBytes: UInt64 = 0
+
+  public var processes: Int32 = 0
+
+  public var peakProcesses: Int32 = 0
+
+  public var oomKilled: Bool = false
+
+  public var timedOut: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_SandboxSummary: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var command: [String] {
+    get {_storage._command}
+    set {_uniqueStorage()._command = newValue}
+  }
+
+  public var rootfs: String {
+    get {_storage._rootfs}
+    set {_uniqueStorage()._rootfs = newValue}
+  }
+
+  public var initPid: Int32 {
+    get {_storage._initPid}
+    set {_uniqueStorage()._initPid = newValue}
+  }
+
+  public var startedAt: Double {
+    get {_storage._startedAt}
+    set {_uniqueStorage()._startedAt = newValue}
+  }
+
+  public var usage: Hops_V1_Usage {
+    get {_storage._usage ?? Hops_V1_Usage()}
+    set {_uniqueStorage()._usage = newValue}
+  }
+  /// Returns true if `usage` has been explicitly set.
+  public var hasUsage: Bool {_storage._usage != nil}
+  /// Clears the value of `usage`. Subsequent reads from it will return its default value.
+  public mutating func clearUsage() {_uniqueStorage()._usage = nil}
+
+  public var limits: Hops_V1_ResourceLimits {
+    get {_storage._limits ?? Hops_V1_ResourceLimits()}
+    set {_uniqueStorage()._limits = newValue}
+  }
+  /// Returns true if `limits` has been explicitly set.
+  public var hasLimits: Bool {_storage._limits != nil}
+  /// Clears the value of `limits`. Subsequent reads from it will return its default value.
+  public mutating func clearLimits() {_uniqueStorage()._limits = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Hops_V1_StatsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_StatsReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sandboxes: [Hops_V1_SandboxSummary] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -320,9 +426,20 @@ public nonisolated struct Hops_V1_RunExit: Sendable {
   /// Where the sandbox's files are when it was kept; empty otherwise.
   public var keptPath: String = String()
 
+  public var usage: Hops_V1_Usage {
+    get {_usage ?? Hops_V1_Usage()}
+    set {_usage = newValue}
+  }
+  /// Returns true if `usage` has been explicitly set.
+  public var hasUsage: Bool {self._usage != nil}
+  /// Clears the value of `usage`. Subsequent reads from it will return its default value.
+  public mutating func clearUsage() {self._usage = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _usage: Hops_V1_Usage? = nil
 }
 
 public nonisolated struct Hops_V1_StatusRequest: Sendable {
@@ -352,6 +469,9 @@ public nonisolated struct Hops_V1_StatusReply: Sendable {
   public var activeSandboxes: Int32 = 0
 
   public var home: String = String()
+
+  /// "cgroup v1 (memory, cpu, pids)", "cgroup v2 (...)" or "none".
+  public var cgroups: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -840,7 +960,7 @@ nonisolated extension Hops_V1_Mount: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Hops_V1_ResourceLimits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ResourceLimits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cpus\0\u{3}memory_bytes\0\u{3}max_processes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cpus\0\u{3}memory_bytes\0\u{3}max_processes\0\u{3}timeout_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -851,6 +971,7 @@ nonisolated extension Hops_V1_ResourceLimits: SwiftProtobuf.Message, SwiftProtob
       case 1: try { try decoder.decodeSingularDoubleField(value: &self.cpus) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBytes) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.maxProcesses) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.timeoutSeconds) }()
       default: break
       }
     }
@@ -866,6 +987,9 @@ nonisolated extension Hops_V1_ResourceLimits: SwiftProtobuf.Message, SwiftProtob
     if self.maxProcesses != 0 {
       try visitor.visitSingularInt64Field(value: self.maxProcesses, fieldNumber: 3)
     }
+    if self.timeoutSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.timeoutSeconds, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -873,6 +997,233 @@ nonisolated extension Hops_V1_ResourceLimits: SwiftProtobuf.Message, SwiftProtob
     if lhs.cpus != rhs.cpus {return false}
     if lhs.memoryBytes != rhs.memoryBytes {return false}
     if lhs.maxProcesses != rhs.maxProcesses {return false}
+    if lhs.timeoutSeconds != rhs.timeoutSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_Usage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Usage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}wall_seconds\0\u{3}cpu_seconds\0\u{3}memory_bytes\0\u{3}peak_memory_bytes\0\u{1}processes\0\u{3}peak_processes\0\u{3}oom_killed\0\u{3}timed_out\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.wallSeconds) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.cpuSeconds) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBytes) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.peakMemoryBytes) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.processes) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.peakProcesses) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.oomKilled) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.timedOut) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.wallSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.wallSeconds, fieldNumber: 1)
+    }
+    if self.cpuSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.cpuSeconds, fieldNumber: 2)
+    }
+    if self.memoryBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.memoryBytes, fieldNumber: 3)
+    }
+    if self.peakMemoryBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.peakMemoryBytes, fieldNumber: 4)
+    }
+    if self.processes != 0 {
+      try visitor.visitSingularInt32Field(value: self.processes, fieldNumber: 5)
+    }
+    if self.peakProcesses != 0 {
+      try visitor.visitSingularInt32Field(value: self.peakProcesses, fieldNumber: 6)
+    }
+    if self.oomKilled != false {
+      try visitor.visitSingularBoolField(value: self.oomKilled, fieldNumber: 7)
+    }
+    if self.timedOut != false {
+      try visitor.visitSingularBoolField(value: self.timedOut, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_Usage, rhs: Hops_V1_Usage) -> Bool {
+    if lhs.wallSeconds != rhs.wallSeconds {return false}
+    if lhs.cpuSeconds != rhs.cpuSeconds {return false}
+    if lhs.memoryBytes != rhs.memoryBytes {return false}
+    if lhs.peakMemoryBytes != rhs.peakMemoryBytes {return false}
+    if lhs.processes != rhs.processes {return false}
+    if lhs.peakProcesses != rhs.peakProcesses {return false}
+    if lhs.oomKilled != rhs.oomKilled {return false}
+    if lhs.timedOut != rhs.timedOut {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_SandboxSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SandboxSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}command\0\u{1}rootfs\0\u{3}init_pid\0\u{3}started_at\0\u{1}usage\0\u{1}limits\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _command: [String] = []
+    var _rootfs: String = String()
+    var _initPid: Int32 = 0
+    var _startedAt: Double = 0
+    var _usage: Hops_V1_Usage? = nil
+    var _limits: Hops_V1_ResourceLimits? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _command = source._command
+      _rootfs = source._rootfs
+      _initPid = source._initPid
+      _startedAt = source._startedAt
+      _usage = source._usage
+      _limits = source._limits
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeRepeatedStringField(value: &_storage._command) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._rootfs) }()
+        case 4: try { try decoder.decodeSingularInt32Field(value: &_storage._initPid) }()
+        case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._startedAt) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._usage) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._limits) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._command.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._command, fieldNumber: 2)
+      }
+      if !_storage._rootfs.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._rootfs, fieldNumber: 3)
+      }
+      if _storage._initPid != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._initPid, fieldNumber: 4)
+      }
+      if _storage._startedAt.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._startedAt, fieldNumber: 5)
+      }
+      try { if let v = _storage._usage {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._limits {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_SandboxSummary, rhs: Hops_V1_SandboxSummary) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._command != rhs_storage._command {return false}
+        if _storage._rootfs != rhs_storage._rootfs {return false}
+        if _storage._initPid != rhs_storage._initPid {return false}
+        if _storage._startedAt != rhs_storage._startedAt {return false}
+        if _storage._usage != rhs_storage._usage {return false}
+        if _storage._limits != rhs_storage._limits {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_StatsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_StatsRequest, rhs: Hops_V1_StatsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_StatsReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatsReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sandboxes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.sandboxes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sandboxes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.sandboxes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_StatsReply, rhs: Hops_V1_StatsReply) -> Bool {
+    if lhs.sandboxes != rhs.sandboxes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1006,7 +1357,7 @@ nonisolated extension Hops_V1_RunStarted: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Hops_V1_RunExit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunExit"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}signal\0\u{1}message\0\u{3}kept_path\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}signal\0\u{1}message\0\u{3}kept_path\0\u{1}usage\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1018,12 +1369,17 @@ nonisolated extension Hops_V1_RunExit: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.signal) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.keptPath) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._usage) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.code != 0 {
       try visitor.visitSingularInt32Field(value: self.code, fieldNumber: 1)
     }
@@ -1036,6 +1392,9 @@ nonisolated extension Hops_V1_RunExit: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if !self.keptPath.isEmpty {
       try visitor.visitSingularStringField(value: self.keptPath, fieldNumber: 4)
     }
+    try { if let v = self._usage {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1044,6 +1403,7 @@ nonisolated extension Hops_V1_RunExit: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.signal != rhs.signal {return false}
     if lhs.message != rhs.message {return false}
     if lhs.keptPath != rhs.keptPath {return false}
+    if lhs._usage != rhs._usage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1070,7 +1430,7 @@ nonisolated extension Hops_V1_StatusRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pid\0\u{3}started_at\0\u{3}uptime_seconds\0\u{1}version\0\u{3}active_sandboxes\0\u{1}home\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pid\0\u{3}started_at\0\u{3}uptime_seconds\0\u{1}version\0\u{3}active_sandboxes\0\u{1}home\0\u{1}cgroups\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1084,6 +1444,7 @@ nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf.
       case 4: try { try decoder.decodeSingularStringField(value: &self.version) }()
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.activeSandboxes) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.home) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.cgroups) }()
       default: break
       }
     }
@@ -1108,6 +1469,9 @@ nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.home.isEmpty {
       try visitor.visitSingularStringField(value: self.home, fieldNumber: 6)
     }
+    if !self.cgroups.isEmpty {
+      try visitor.visitSingularStringField(value: self.cgroups, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1118,6 +1482,7 @@ nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.version != rhs.version {return false}
     if lhs.activeSandboxes != rhs.activeSandboxes {return false}
     if lhs.home != rhs.home {return false}
+    if lhs.cgroups != rhs.cgroups {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,33 @@
+import ArgumentParser
+import FoundationEssentials
+import HopsAPI
+import HopsCore
+
+/// `hops stats`: live usage of the running sandboxes.
+struct Stats: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Show live CPU, memory and process usage of running sandboxes.")
+
+  @OptionGroup var daemon: DaemonOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let connection = try daemon.connect()
+      let reply = try await connection.withClient { client in
+        try await client.stats(Hops_V1_StatsRequest(), options: DaemonConnection.callOptions)
+      }
+      var rows = [["ID", "UPTIME", "CPU", "MEMORY", "PEAK MEMORY", "PROCESSES", "COMMAND"]]
+      for sandbox in reply.sandboxes {
+        let usage = sandbox.usage
+        rows.append([
+          sandbox.id, UsageText.seconds(usage.wallSeconds), UsageText.seconds(usage.cpuSeconds),
+          UsageText.bytes(usage.memoryBytes), UsageText.bytes(usage.peakMemoryBytes), "\(usage.processes)",
+          sandbox.command.joined(separator: " "),
+        ])
+      }
+      let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+      for row in rows {
+        print(row.enumerated().map { $0.offset == row.count - 1 ? $0.element : $0.element.padded(widths[$0.offset]) }.joined(separator: "  "))
+      }
+    }
+  }
+}

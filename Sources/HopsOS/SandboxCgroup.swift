@@ -1,0 +1,196 @@
+import Glibc
+import HopsCore
+
+/// Limits as the kernel takes them.
+public struct CgroupLimits: Sendable, Equatable {
+  public var memoryBytes: UInt64?
+  /// CPU bandwidth: `quota` microseconds of CPU time per `period`.
+  public var cpuQuotaMicros: Int?
+  public var cpuPeriodMicros: Int = 100_000
+  public var maxProcesses: Int?
+
+  public init(memoryBytes: UInt64? = nil, cpus: Double? = nil, maxProcesses: Int? = nil) {
+    self.memoryBytes = memoryBytes
+    self.cpuQuotaMicros = cpus.map { max(1000, Int(($0 * 100_000).rounded())) }
+    self.maxProcesses = maxProcesses
+  }
+}
+
+/// What a sandbox has used, read from its cgroup.
+public struct CgroupUsage: Sendable, Equatable {
+  public var cpuNanos: UInt64 = 0
+  public var memoryBytes: UInt64 = 0
+  public var peakMemoryBytes: UInt64 = 0
+  public var processes: Int = 0
+  public var peakProcesses: Int = 0
+  /// Processes the kernel's OOM killer killed in this cgroup.
+  public var oomKills: Int = 0
+
+  public init() {}
+}
+
+/// One sandbox's cgroup: `hops/<id>` under each controller (v1) or under the
+/// unified root (v2). Created with its limits before the sandbox runs any code,
+/// removed after its last process is gone.
+public final class SandboxCgroup: Sendable {
+  public let hierarchy: CgroupHierarchy
+  public let name: String
+  /// The cgroup's directory per controller; on v2 one directory for all.
+  public let directories: [String: String]
+
+  public static let parentName = "hops"
+
+  public init(hierarchy: CgroupHierarchy, name: String) {
+    self.hierarchy = hierarchy
+    self.name = name
+    switch hierarchy.version {
+    case .v2:
+      let path = hierarchy.unifiedRoot + "/" + Self.parentName + "/" + name
+      directories = ["memory": path, "cpu": path, "pids": path, "cpuacct": path]
+    case .v1:
+      var paths: [String: String] = [:]
+      for (controller, mount) in hierarchy.controllerMounts {
+        paths[controller] = mount + "/" + Self.parentName + "/" + name
+      }
+      directories = paths
+    }
+  }
+
+  /// Distinct directories (cpu and cpuacct may share a v1 mount).
+  public var uniqueDirectories: [String] { Array(Set(directories.values)).sorted() }
+
+  /// Makes the parent (once) and this cgroup, and writes the limits.
+  public func create(limits: CgroupLimits) throws(SyscallError) {
+    try prepareParent()
+    for directory in uniqueDirectories {
+      if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw SyscallError("mkdir", errno: errno, detail: directory) }
+    }
+    do {
+      try apply(limits)
+    } catch {
+      _ = remove()
+      throw error
+    }
+  }
+
+  private func prepareParent() throws(SyscallError) {
+    switch hierarchy.version {
+    case .v2:
+      let root = hierarchy.unifiedRoot
+      let parent = root + "/" + Self.parentName
+      if mkdir(parent, 0o755) != 0 && errno != EEXIST { throw SyscallError("mkdir", errno: errno, detail: parent) }
+      // Controllers must be enabled on the way down before a child can use them.
+      let enable = hierarchy.available.map { "+" + $0 }.joined(separator: " ")
+      if !enable.isEmpty {
+        try? writeText(root + "/cgroup.subtree_control", enable)
+        try writeText(parent + "/cgroup.subtree_control", enable)
+      }
+    case .v1:
+      for mount in Set(hierarchy.controllerMounts.values) {
+        let parent = mount + "/" + Self.parentName
+        if mkdir(parent, 0o755) != 0 && errno != EEXIST { throw SyscallError("mkdir", errno: errno, detail: parent) }
+      }
+    }
+  }
+
+  func apply(_ limits: CgroupLimits) throws(SyscallError) {
+    switch hierarchy.version {
+    case .v2:
+      let dir = directories["memory"]!
+      if let memory = limits.memoryBytes {
+        try writeText(dir + "/memory.max", "\(memory)")
+        // No escape into swap: the limit is the limit.
+        try? writeText(dir + "/memory.swap.max", "0")
+      }
+      if let quota = limits.cpuQuotaMicros { try writeText(dir + "/cpu.max", "\(quota) \(limits.cpuPeriodMicros)") }
+      if let processes = limits.maxProcesses { try writeText(dir + "/pids.max", "\(processes)") }
+    case .v1:
+      if let memory = limits.memoryBytes, let dir = directories["memory"] {
+        try writeText(dir + "/memory.limit_in_bytes", "\(memory)")
+        // memsw exists only with swap accounting; where it does, memory+swap is capped too.
+        let memsw = dir + "/memory.memsw.limit_in_bytes"
+        if access(memsw, F_OK) == 0 { try writeText(memsw, "\(memory)") }
+      }
+      if let quota = limits.cpuQuotaMicros, let dir = directories["cpu"] {
+        try writeText(dir + "/cpu.cfs_period_us", "\(limits.cpuPeriodMicros)")
+        try writeText(dir + "/cpu.cfs_quota_us", "\(quota)")
+      }
+      if let processes = limits.maxProcesses, let dir = directories["pids"] {
+        try writeText(dir + "/pids.max", "\(processes)")
+      }
+    }
+  }
+
+  /// Moves a process (and so everything it will start) into the cgroup.
+  public func add(pid: pid_t) throws(SyscallError) {
+    for directory in uniqueDirectories {
+      try writeText(directory + "/cgroup.procs", "\(pid)")
+    }
+  }
+
+  public func usage() -> CgroupUsage {
+    var usage = CgroupUsage()
+    switch hierarchy.version {
+    case .v2:
+      let dir = directories["memory"]!
+      if let stat = try? readText(dir + "/cpu.stat"), let micros = Self.field(stat, "usage_usec") { usage.cpuNanos = micros * 1000 }
+      usage.memoryBytes = Self.number(dir + "/memory.current") ?? 0
+      usage.peakMemoryBytes = Self.number(dir + "/memory.peak") ?? usage.memoryBytes
+      usage.processes = Int(Self.number(dir + "/pids.current") ?? 0)
+      usage.peakProcesses = Int(Self.number(dir + "/pids.peak") ?? UInt64(usage.processes))
+      if let events = try? readText(dir + "/memory.events") { usage.oomKills = Int(Self.field(events, "oom_kill") ?? 0) }
+    case .v1:
+      if let dir = directories["cpuacct"] { usage.cpuNanos = Self.number(dir + "/cpuacct.usage") ?? 0 }
+      if let dir = directories["memory"] {
+        usage.memoryBytes = Self.number(dir + "/memory.usage_in_bytes") ?? 0
+        usage.peakMemoryBytes = Self.number(dir + "/memory.max_usage_in_bytes") ?? usage.memoryBytes
+        if let control = try? readText(dir + "/memory.oom_control") { usage.oomKills = Int(Self.field(control, "oom_kill") ?? 0) }
+      }
+      if let dir = directories["pids"] {
+        usage.processes = Int(Self.number(dir + "/pids.current") ?? 0)
+        usage.peakProcesses = Int(Self.number(dir + "/pids.peak") ?? UInt64(usage.processes))
+      }
+    }
+    return usage
+  }
+
+  /// Removes the cgroup; retries while the kernel still counts exiting tasks
+  /// in it (EBUSY), up to `seconds`. True when it is gone.
+  @discardableResult
+  public func remove(seconds: Double = 2) -> Bool {
+    var remaining = uniqueDirectories
+    let deadline = monotonicSeconds() + seconds
+    while true {
+      remaining = remaining.filter { directory in
+        rmdir(directory) != 0 && errno != ENOENT
+      }
+      if remaining.isEmpty { return true }
+      if monotonicSeconds() > deadline { return false }
+      usleep(2_000)
+    }
+  }
+
+  static func number(_ path: String) -> UInt64? {
+    guard let text = try? readText(path) else { return nil }
+    return UInt64(text.trimmingSpaces)
+  }
+
+  /// `key value` lines (cpu.stat, memory.events, memory.oom_control).
+  static func field(_ text: String, _ key: String) -> UInt64? {
+    for line in text.split(separator: "\n") {
+      let parts = line.split(separator: " ")
+      if parts.count == 2 && parts[0] == key { return UInt64(parts[1]) }
+    }
+    return nil
+  }
+}
+
+func monotonicSeconds() -> Double {
+  var now = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &now)
+  return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+extension String {
+  var trimmingSpaces: String { trimmed }
+}
