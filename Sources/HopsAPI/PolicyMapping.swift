@@ -32,6 +32,7 @@ extension Hops_V1_RunRequest {
         $0.memoryBytes = policy.limits.memoryBytes ?? 0
         $0.maxProcesses = Int64(policy.limits.maxProcesses ?? 0)
         $0.timeoutSeconds = policy.limits.timeoutSeconds ?? 0
+        $0.cpuset = policy.limits.cpuset ?? ""
       }
       $0.profile = profile
     }
@@ -69,5 +70,6 @@ extension Policy {
       memoryBytes: request.limits.memoryBytes > 0 ? request.limits.memoryBytes : nil,
       maxProcesses: request.limits.maxProcesses > 0 ? Int(clamping: request.limits.maxProcesses) : nil,
       timeoutSeconds: request.limits.timeoutSeconds > 0 ? request.limits.timeoutSeconds : nil)
+    limits.cpuset = request.limits.cpuset.isEmpty ? nil : request.limits.cpuset
   }
 }

@@ -41,6 +41,9 @@ struct Run: AsyncParsableCommand {
   @Option(help: "CPU limit; fractions allowed (0.5).")
   var cpus: String?
 
+  @Option(help: "CPUs the sandbox may run on, e.g. 0-1 or 0,2.")
+  var cpuset: String?
+
   @Option(help: "Memory limit: bytes or a size such as 512M or 1.5G.")
   var memory: String?
 
@@ -115,6 +118,7 @@ struct Run: AsyncParsableCommand {
     if let memory { policy.limits.memoryBytes = try ByteSize.parse(memory) }
     if let maxProcesses { policy.limits.maxProcesses = maxProcesses }
     if let timeout { policy.limits.timeoutSeconds = try DurationText.parse(timeout) }
+    if let cpuset { policy.limits.cpuset = cpuset }
     policy.keep = keep
     if let term = getenv("TERM").map({ String(cString: $0) }) { policy.setEnvironment("TERM", term) }
     policy.setEnvironment("HOSTNAME", policy.hostname)
@@ -133,6 +137,7 @@ struct Run: AsyncParsableCommand {
       limits.cpus.map { "\($0 == $0.rounded() ? String(Int($0)) : String($0)) CPUs" },
       limits.memoryBytes.map { ByteSize.format($0) + " memory" },
       limits.maxProcesses.map { "\($0) processes" },
+      limits.cpuset.map { "CPU set " + $0 },
       limits.timeoutSeconds.map { "timeout " + DurationText.format($0) },
     ].compactMap { $0 }.joined(separator: ", ")
     Terminal.error("""

@@ -14,7 +14,7 @@ public struct CgroupHierarchy: Sendable, Equatable {
 
   /// The controllers Hops uses: memory (limit, OOM), cpu (quota), pids (processes);
   /// cpuacct gives CPU time on v1 (v2's cpu.stat has it).
-  public static let wanted = ["memory", "cpu", "pids"]
+  public static let wanted = ["memory", "cpu", "pids", "cpuset"]
 
   public init(version: Version, unifiedRoot: String = "", controllerMounts: [String: String] = [:]) {
     self.version = version
@@ -37,7 +37,7 @@ public struct CgroupHierarchy: Sendable, Equatable {
       case "cgroup2":
         unified = unified ?? mountPoint
       case "cgroup":
-        for option in right[2].split(separator: ",") where ["memory", "cpu", "cpuacct", "pids"].contains(String(option)) {
+        for option in right[2].split(separator: ",") where ["memory", "cpu", "cpuacct", "pids", "cpuset"].contains(String(option)) {
           v1[String(option)] = mountPoint
         }
       default: continue

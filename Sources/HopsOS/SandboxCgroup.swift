@@ -8,11 +8,14 @@ public struct CgroupLimits: Sendable, Equatable {
   public var cpuQuotaMicros: Int?
   public var cpuPeriodMicros: Int = 100_000
   public var maxProcesses: Int?
+  /// CPUs to run on ("0-1").
+  public var cpuset: String?
 
-  public init(memoryBytes: UInt64? = nil, cpus: Double? = nil, maxProcesses: Int? = nil) {
+  public init(memoryBytes: UInt64? = nil, cpus: Double? = nil, maxProcesses: Int? = nil, cpuset: String? = nil) {
     self.memoryBytes = memoryBytes
     self.cpuQuotaMicros = cpus.map { max(1000, Int(($0 * 100_000).rounded())) }
     self.maxProcesses = maxProcesses
+    self.cpuset = cpuset
   }
 }
 
@@ -40,16 +43,18 @@ public final class SandboxCgroup: Sendable {
 
   public static let parentName = "hops"
 
-  public init(hierarchy: CgroupHierarchy, name: String) {
+  /// `withCpuset`: on v1 a cpuset cgroup cannot take a process until its CPUs
+  /// and memory nodes are written, so it is joined only when a cpuset is asked for.
+  public init(hierarchy: CgroupHierarchy, name: String, withCpuset: Bool = false) {
     self.hierarchy = hierarchy
     self.name = name
     switch hierarchy.version {
     case .v2:
       let path = hierarchy.unifiedRoot + "/" + Self.parentName + "/" + name
-      directories = ["memory": path, "cpu": path, "pids": path, "cpuacct": path]
+      directories = ["memory": path, "cpu": path, "pids": path, "cpuacct": path, "cpuset": path]
     case .v1:
       var paths: [String: String] = [:]
-      for (controller, mount) in hierarchy.controllerMounts {
+      for (controller, mount) in hierarchy.controllerMounts where controller != "cpuset" || withCpuset {
         paths[controller] = mount + "/" + Self.parentName + "/" + name
       }
       directories = paths
@@ -86,9 +91,18 @@ public final class SandboxCgroup: Sendable {
         try writeText(parent + "/cgroup.subtree_control", enable)
       }
     case .v1:
-      for mount in Set(hierarchy.controllerMounts.values) {
+      for (controller, directory) in directories {
+        let mount = hierarchy.controllerMounts[controller]!
         let parent = mount + "/" + Self.parentName
         if mkdir(parent, 0o755) != 0 && errno != EEXIST { throw SyscallError("mkdir", errno: errno, detail: parent) }
+        _ = directory
+        if controller == "cpuset" {
+          // A v1 cpuset starts empty; the parent needs the root's CPUs and nodes
+          // before any child can have some.
+          for file in ["cpuset.cpus", "cpuset.mems"] where ((try? readText(parent + "/" + file)) ?? "").trimmed.isEmpty {
+            try writeText(parent + "/" + file, (try? readText(mount + "/" + file))?.trimmed ?? "0")
+          }
+        }
       }
     }
   }
@@ -104,7 +118,13 @@ public final class SandboxCgroup: Sendable {
       }
       if let quota = limits.cpuQuotaMicros { try writeText(dir + "/cpu.max", "\(quota) \(limits.cpuPeriodMicros)") }
       if let processes = limits.maxProcesses { try writeText(dir + "/pids.max", "\(processes)") }
+      if let cpuset = limits.cpuset { try writeText(dir + "/cpuset.cpus", cpuset) }
     case .v1:
+      if let cpuset = limits.cpuset, let dir = directories["cpuset"] {
+        let parent = hierarchy.controllerMounts["cpuset"]! + "/" + Self.parentName
+        try writeText(dir + "/cpuset.cpus", cpuset)
+        try writeText(dir + "/cpuset.mems", ((try? readText(parent + "/cpuset.mems")) ?? "0").trimmed)
+      }
       if let memory = limits.memoryBytes, let dir = directories["memory"] {
         try writeText(dir + "/memory.limit_in_bytes", "\(memory)")
         // memsw exists only with swap accounting; where it does, memory+swap is capped too.

@@ -117,7 +117,12 @@ public struct ProfileParser {
 
   private mutating func parseLimits(_ table: TOMLTable, into limits: inout ResourceLimits) {
     let prefix = "capabilities.resource_limits"
-    checkKeys(table, prefix, allowed: ["cpus", "memory_bytes", "max_processes", "timeout"])
+    checkKeys(table, prefix, allowed: ["cpus", "memory_bytes", "max_processes", "timeout", "cpuset"])
+    if let value = table["cpuset"] {
+      if let text = value.string { limits.cpuset = text } else {
+        add(prefix + ".cpuset", "expected a CPU list such as \"0-1\", found \(typeName(value))")
+      }
+    }
     if let value = table["timeout"] {
       if let int = value.int { limits.timeoutSeconds = Double(int) } else if let double = value.double {
         limits.timeoutSeconds = double

@@ -23,6 +23,7 @@ public enum ProfileWriter {
       }
       if let memory = limits.memoryBytes { lines.append("memory_bytes = \(memory)  # \(ByteSize.format(memory))") }
       if let processes = limits.maxProcesses { lines.append("max_processes = \(processes)") }
+      if let cpuset = limits.cpuset { lines.append("cpuset = \(quote(cpuset))") }
       if let timeout = limits.timeoutSeconds { lines.append("timeout = \(quote(DurationText.format(timeout)))") }
     }
     lines.append("")

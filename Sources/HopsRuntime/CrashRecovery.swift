@@ -33,7 +33,7 @@ public enum CrashRecovery {
       }
       // Only this home's sandboxes: another daemon (another $HOPS_HOME) shares
       // the parent cgroup, and its cgroups are none of our business.
-      if let cgroups { SandboxCgroup(hierarchy: cgroups, name: id).remove(seconds: 1) }
+      if let cgroups { SandboxCgroup(hierarchy: cgroups, name: id, withCpuset: true).remove(seconds: 1) }
       if record?.keep == true {
         var kept = record!
         kept.exitCode = kept.exitCode ?? 137

@@ -34,7 +34,10 @@ public struct SandboxLauncher: Sendable {
   /// a sandbox that silently ignores the limit.
   func checkControllers(for limits: ResourceLimits) throws {
     let available = Set(cgroups?.available ?? [])
-    let needed = [("cpus", limits.cpus != nil, "cpu"), ("memory", limits.memoryBytes != nil, "memory"), ("max processes", limits.maxProcesses != nil, "pids")]
+    let needed = [
+      ("cpus", limits.cpus != nil, "cpu"), ("memory", limits.memoryBytes != nil, "memory"),
+      ("max processes", limits.maxProcesses != nil, "pids"), ("cpuset", limits.cpuset != nil, "cpuset"),
+    ]
     for (what, wanted, controller) in needed where wanted && !available.contains(controller) {
       throw HopsError(
         .unavailable, "a \(what) limit needs the '\(controller)' cgroup controller, which this host does not offer",
@@ -90,11 +93,12 @@ public struct SandboxLauncher: Sendable {
     func closeAll() { opened.forEach(FD.close) }
     // Every sandbox gets a cgroup under Hops' parent, with its limits, before any
     // of its code runs: for the limits, and for its usage figures.
-    let cgroup = cgroups.map { SandboxCgroup(hierarchy: $0, name: id) }
+    let cgroup = cgroups.map { SandboxCgroup(hierarchy: $0, name: id, withCpuset: policy.limits.cpuset != nil) }
     do {
       try record.save(to: directory)
       try cgroup?.create(limits: CgroupLimits(
-        memoryBytes: policy.limits.memoryBytes, cpus: policy.limits.cpus, maxProcesses: policy.limits.maxProcesses))
+        memoryBytes: policy.limits.memoryBytes, cpus: policy.limits.cpus, maxProcesses: policy.limits.maxProcesses,
+        cpuset: policy.limits.cpuset))
       let stdin = try FD.pipe()
       opened += [stdin.read, stdin.write]
       let stdout = try FD.pipe()

@@ -123,3 +123,23 @@ import Testing
     #expect(throws: HopsError.self) { try store.load("nope", host: Self.host) }
   }
 }
+
+@Suite struct LimitTextTests {
+  @Test(arguments: [("30s", 30.0), ("5m", 300), ("1.5h", 5400), ("500ms", 0.5), ("12", 12), ("2d", 172_800)])
+  func durations(text: String, seconds: Double) throws {
+    #expect(try DurationText.parse(text) == seconds)
+  }
+
+  @Test(arguments: ["", "soon", "-1s", "5x"])
+  func badDurations(text: String) {
+    #expect(throws: HopsError.self) { try DurationText.parse(text) }
+  }
+
+  @Test func cpusetLists() {
+    #expect(ResourceLimits.cpusetMembers("0-2,5") == [0, 1, 2, 5])
+    #expect(ResourceLimits.cpusetMembers("3") == [3])
+    #expect(ResourceLimits.cpusetMembers("2-1") == nil)
+    #expect(ResourceLimits.cpusetMembers("a") == nil)
+    #expect(ResourceLimits.cpusetMembers("1,,2") == nil)
+  }
+}

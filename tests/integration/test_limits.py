@@ -122,3 +122,24 @@ def test_limits_in_a_profile_are_enforced(hops, tmp_path):
 def test_no_sandbox_cgroup_is_left(hops):
     hops("run", "--", "/bin/true", check=True)
     assert wait_until(lambda: not sandbox_cgroups()), sandbox_cgroups()
+
+
+def test_cpuset_pins_the_sandbox(hops):
+    r = hops("run", "--cpuset", "1", "--", "/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[-1] == b"1"
+    r = hops("run", "--cpuset", "0-63", "--", "/bin/true")
+    assert r.returncode == 125 and b"does not exist on this host" in r.stderr
+    r = hops("run", "--cpuset", "a-b", "--", "/bin/true")
+    assert r.returncode == 125 and b"is not a CPU list" in r.stderr
+
+
+def test_limits_out_of_range_are_refused(hops):
+    for flags, expected in [
+        (["--max-processes", "0"], b"out of range"),
+        (["--timeout", "0s"], b"out of range"),
+        (["--timeout", "soon"], b"invalid duration"),
+        (["--memory", "100T"], b"more than this host has"),
+    ]:
+        r = hops("run", *flags, "--", "/bin/true")
+        assert r.returncode == 125 and expected in r.stderr, (flags, r.stderr)

@@ -233,6 +233,9 @@ public nonisolated struct Hops_V1_ResourceLimits: Sendable {
 
   public var timeoutSeconds: Double = 0
 
+  /// CPUs to run on ("0-1"); empty for any.
+  public var cpuset: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -960,7 +963,7 @@ nonisolated extension Hops_V1_Mount: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Hops_V1_ResourceLimits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ResourceLimits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cpus\0\u{3}memory_bytes\0\u{3}max_processes\0\u{3}timeout_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cpus\0\u{3}memory_bytes\0\u{3}max_processes\0\u{3}timeout_seconds\0\u{1}cpuset\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -972,6 +975,7 @@ nonisolated extension Hops_V1_ResourceLimits: SwiftProtobuf.Message, SwiftProtob
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.memoryBytes) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.maxProcesses) }()
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.timeoutSeconds) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.cpuset) }()
       default: break
       }
     }
@@ -990,6 +994,9 @@ nonisolated extension Hops_V1_ResourceLimits: SwiftProtobuf.Message, SwiftProtob
     if self.timeoutSeconds.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.timeoutSeconds, fieldNumber: 4)
     }
+    if !self.cpuset.isEmpty {
+      try visitor.visitSingularStringField(value: self.cpuset, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -998,6 +1005,7 @@ nonisolated extension Hops_V1_ResourceLimits: SwiftProtobuf.Message, SwiftProtob
     if lhs.memoryBytes != rhs.memoryBytes {return false}
     if lhs.maxProcesses != rhs.maxProcesses {return false}
     if lhs.timeoutSeconds != rhs.timeoutSeconds {return false}
+    if lhs.cpuset != rhs.cpuset {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
