@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Start-up latency of `hops run -- /bin/true` (daemon warm, network disabled) side by
-# side with bubblewrap and crun on the same BusyBox rootfs, in one hyperfine run,
-# with ratios. Also times the CLI alone (`hops --version`) and one gRPC round trip
-# (`hops system status`), so the report shows where the time goes.
+# Start-up latency of `hops run -- /bin/true` (daemon warm, network disabled, the
+# default profile's limits) side by side with bubblewrap and crun on the same
+# BusyBox rootfs, in one hyperfine run, with ratios. Also: the added cost of
+# explicit limits and of the loopback network, the CLI alone (`hops --version`)
+# and one gRPC round trip (`hops system status`), so the report shows where the
+# time goes.
 #
 #   sudo bench/startup.sh            # RUNS=40 WARMUP=5 by default
 set -euo pipefail
@@ -53,6 +55,8 @@ PY
 cd /tmp
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$work/startup.json" \
   -n "hops run" "$bin/hops run /tmp -- /bin/true" \
+  -n "hops run --memory 256M --cpus 1" "$bin/hops run --memory 256M --cpus 1 /tmp -- /bin/true" \
+  -n "hops run --network loopback" "$bin/hops run --network loopback /tmp -- /bin/true" \
   -n "bwrap" "bwrap --unshare-all --die-with-parent --ro-bind $rootfs / --proc /proc --dev /dev --tmpfs /tmp /bin/true" \
   -n "crun" "crun run --bundle $bundle hops-bench-crun" \
   -n "hops --version (CLI only)" "$bin/hops --version" \
