@@ -9,10 +9,10 @@ import HopsOS
 /// The order of the privileged steps, and why:
 /// 1. Block every signal and take them from a signalfd: as PID 1 we must decide
 ///    what each one does (forward it), and nothing may interrupt setup halfway.
-/// 2. Read the plan. The daemon only sends it after it has finished its own
-///    set-up for us, so reading it is also the "go".
+/// 2. Read the plan.
 /// 3. Build the filesystem and pivot into it (needs CAP_SYS_ADMIN: before the drop).
-/// 4. Hostname (needs CAP_SYS_ADMIN in the new uts namespace).
+/// 4. Hostname (needs CAP_SYS_ADMIN in the new uts namespace). Then wait for the
+///    daemon's "go": we are in the sandbox's cgroup; enter a cgroup namespace.
 /// 5. Resolve the command inside the new root, so 127/126 name the real cause.
 /// 6. no_new_privs, then cut capabilities to the plan's set. Both are inherited by
 ///    the command and cannot be undone by it. Also not dumpable, so the command
@@ -39,11 +39,15 @@ public enum InitProcess {
 
     let command: String
     do {
-      // The plan arrives after the daemon put us in the sandbox's cgroup.
-      try ProcessControl.newCgroupNamespace()
       try SandboxFilesystem(plan: plan).build()
       try syscall("sethostname", plan.hostname) { sethostname(plan.hostname, plan.hostname.utf8.count) }
       if plan.loopbackUp { try Network.bringLoopbackUp() }
+      // While we built the filesystem, the daemon moved us into the sandbox's
+      // cgroup (moving a process into a v1 cgroup can take milliseconds, so the
+      // two overlap). Its "go" says that is done: from here on, everything runs
+      // under the sandbox's limits, and the cgroup namespace is rooted there.
+      guard let go = try FramedMessages.receive(control), go == LaunchPlan.goFrame else { _exit(125) }
+      try ProcessControl.newCgroupNamespace()
       command = try resolveCommand(plan)
       try ProcessControl.forbidNewPrivileges()
       try Capabilities.limit(to: plan.capabilities)

@@ -64,6 +64,10 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
     "CAP_SETUID", "CAP_SETPCAP", "CAP_SETFCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
   ]
 
+  /// The frame that follows the plan once the daemon has placed hops-init in the
+  /// sandbox's cgroup: nothing of the command runs before it.
+  public static let goFrame: [UInt8] = Array("go".utf8)
+
   /// The control socket's descriptor number in hops-init.
   public static let controlDescriptor = Int32(3)
 }

@@ -126,11 +126,14 @@ public final class Sandbox: Sendable {
     closeStdin()
     var usage = currentUsage()
     usage.timedOut = timedOut
-    // Every process of the sandbox is gone (its pid namespace died with
-    // hops-init), so the cgroup can go; remove() waits out the kernel's lag.
-    cgroup?.remove()
     continuation.yield(.exit(finish(report: report, status: status, killedBecause: killedBecause, usage: usage)))
     continuation.finish()
+    // Every process of the sandbox is gone (its pid namespace died with
+    // hops-init), so the cgroup can go. The kernel may still count the exiting
+    // tasks for a moment (EBUSY); remove() waits that out after the client has
+    // its exit, not before. The registry keeps the sandbox until this is done,
+    // so a daemon shutdown still waits for it.
+    cgroup?.remove()
   }
 
   /// Usage now: the cgroup's counters and the wall time so far.

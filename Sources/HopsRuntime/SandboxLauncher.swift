@@ -121,11 +121,11 @@ public struct SandboxLauncher: Sendable {
 
       record.initPid = pid
       try? record.save(to: directory)
-      // hops-init waits for the plan before doing anything, so it enters the
-      // cgroup before it or the command can run a single instruction of their own.
-      try cgroup?.add(pid: pid)
+      // hops-init builds the filesystem from the plan while we move it into its
+      // cgroup; it runs nothing of the command before our "go".
       let payload = try JSONEncoder().encode(plan)
       try FramedMessages.send(control.0, Array(payload))
+      try Self.sendGo(control: control.0, cgroup: cgroup, pid: pid)
       try FD.setNonBlocking(stdin.write)
       return Sandbox(
         id: id, directory: directory, rootfs: rootfs, record: record, initPid: pid,
@@ -205,6 +205,18 @@ public struct SandboxLauncher: Sendable {
       }
     }
     return (workspaceMount, mounts)
+  }
+
+  /// Places hops-init in its cgroup and lets it go on. When it already gave up
+  /// (a bad rootfs, say) and exited, its report waits on the control socket for
+  /// the monitor to deliver: that is not a launch failure.
+  static func sendGo(control: Int32, cgroup: SandboxCgroup?, pid: pid_t) throws {
+    do {
+      try cgroup?.add(pid: pid)
+      try FramedMessages.send(control, LaunchPlan.goFrame)
+    } catch let error as SyscallError {
+      guard [EPIPE, ECONNRESET, ESRCH].contains(error.errno) else { throw error }
+    }
   }
 
   /// The default rootfs is made on first use, so `hops run` works on a fresh home.
