@@ -7,6 +7,8 @@ packages=(
   busybox-static   # the default rootfs when no Alpine tarball is at hand
   zlib1g-dev       # gzip tarball import (links libz)
   tar              # used by tests to make archives
+  iproute2         # network modes: bridge and veth set-up
+  nftables         # network modes: what sandboxes may reach, NAT, published ports
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -35,6 +35,8 @@ extension Hops_V1_RunRequest {
         $0.cpuset = policy.limits.cpuset ?? ""
       }
       $0.profile = profile
+      $0.allowNet = policy.allowNet.map(\.description)
+      $0.publish = policy.publish.map(\.description)
     }
   }
 }
@@ -71,5 +73,7 @@ extension Policy {
       maxProcesses: request.limits.maxProcesses > 0 ? Int(clamping: request.limits.maxProcesses) : nil,
       timeoutSeconds: request.limits.timeoutSeconds > 0 ? request.limits.timeoutSeconds : nil)
     limits.cpuset = request.limits.cpuset.isEmpty ? nil : request.limits.cpuset
+    allowNet = try request.allowNet.map(NetworkAllowance.parse)
+    publish = try request.publish.map(PortMapping.parse)
   }
 }

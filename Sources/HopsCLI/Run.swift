@@ -38,6 +38,12 @@ struct Run: AsyncParsableCommand {
   @Option(help: "Network mode: disabled, loopback, outbound, full.")
   var network: String?
 
+  @Option(name: .customLong("allow-net"), help: "Open a destination (CIDR[:PORT]) in the outbound and full modes; repeatable.")
+  var allowNet: [String] = []
+
+  @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a port (HOSTPORT:SANDBOXPORT[/tcp|udp]) in the full mode; repeatable.")
+  var publish: [String] = []
+
   @Option(help: "CPU limit; fractions allowed (0.5).")
   var cpus: String?
 
@@ -106,6 +112,8 @@ struct Run: AsyncParsableCommand {
       policy.rootfs = Policy.defaultRootfs
     }
     if let network { policy.network = try NetworkMode.parse(network) }
+    policy.allowNet += try allowNet.map(NetworkAllowance.parse)
+    policy.publish += try publish.map(PortMapping.parse)
     if let hostname { policy.hostname = hostname }
     if let workingDirectory { policy.workingDirectory = workingDirectory }
     if let workspaceMode { policy.workspaceMode = try WorkspaceMode.parse(workspaceMode) }
@@ -146,7 +154,7 @@ struct Run: AsyncParsableCommand {
         Profile: \(profile.name) (\(profile.origin.description))
         Rootfs: \(policy.rootfs)
         Command: \(command.joined(separator: " "))
-        Network: \(policy.network.rawValue)
+        Network: \(policy.network.rawValue)\(policy.allowNet.isEmpty ? "" : ", allowed " + policy.allowNet.map(\.description).joined(separator: ", "))\(policy.publish.isEmpty ? "" : ", published " + policy.publish.map(\.description).joined(separator: ", "))
         Limits: \(limitText.isEmpty ? "none" : limitText)
       """)
   }

@@ -42,7 +42,9 @@ struct RunClient {
               var bytes = Array(data)
               Terminal.write(2, &bytes)
             case .started(let started):
-              if verbose { Terminal.error("  Sandbox: \(started.sandboxID)") }
+              if verbose {
+                Terminal.error("  Sandbox: \(started.sandboxID)" + (started.address.isEmpty ? "" : " (address \(started.address))"))
+              }
             case .exit(let exit):
               if !exit.message.isEmpty { Terminal.error("hops: \(exit.message)") }
               if verbose { Terminal.error("hops: " + UsageText.summary(exit.usage)) }

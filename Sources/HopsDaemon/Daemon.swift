@@ -88,6 +88,7 @@ final class Daemon: Sendable {
       }
     }
     unlink(home.socketPath)
+    launcher.teardownNetwork()
     logger.info("hopsd stopped")
   }
 }

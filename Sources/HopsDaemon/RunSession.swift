@@ -68,7 +68,11 @@ struct RunSession {
           }
         }
 
-        try await response.write(.with { $0.started = .with { $0.sandboxID = sandbox.id; $0.rootfsPath = sandbox.rootfs.path } })
+        try await response.write(.with { $0.started = .with {
+          $0.sandboxID = sandbox.id
+          $0.rootfsPath = sandbox.rootfs.path
+          $0.address = sandbox.address ?? ""
+        } })
         var clientGone = false
         for await event in events {
           let output: Hops_V1_RunOutput

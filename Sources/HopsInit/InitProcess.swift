@@ -39,6 +39,12 @@ public enum InitProcess {
 
     let command: String
     do {
+      if let network = plan.network {
+        // IPv6 is not routed for sandboxes; with no address at all it cannot
+        // leak. /proc/sys/net is this network namespace's own.
+        for file in ["all", "default"] { try? writeText("/proc/sys/net/ipv6/conf/\(file)/disable_ipv6", "1") }
+        try Network.configure(interface: network.interface, address: network.address, prefix: network.prefixLength, gateway: network.gateway)
+      }
       try SandboxFilesystem(plan: plan).build()
       try syscall("sethostname", plan.hostname) { sethostname(plan.hostname, plan.hostname.utf8.count) }
       if plan.loopbackUp { try Network.bringLoopbackUp() }

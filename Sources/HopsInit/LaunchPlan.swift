@@ -17,8 +17,10 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   public var mounts: [PlanMount]
   /// Paths inside the sandbox to mask after everything else (denied_paths).
   public var maskedPaths: [String]
-  /// Bring `lo` up in the sandbox's network namespace (the loopback mode).
+  /// Bring `lo` up in the sandbox's network namespace (loopback, outbound, full).
   public var loopbackUp: Bool
+  /// The interface to configure (outbound and full).
+  public var network: PlanNetwork?
   public var hostname: String
   public var workingDirectory: String
   /// argv of the command; argv[0] is resolved through PATH inside the sandbox.
@@ -32,7 +34,8 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
     lowerDir: String, upperDir: String, workDir: String, rootfsMount: String,
     workspace: String?, workspaceTarget: String, hostname: String, workingDirectory: String,
     argv: [String], environment: [String], capabilities: [String],
-    workspaceMount: PlanMount? = nil, mounts: [PlanMount] = [], maskedPaths: [String] = [], loopbackUp: Bool = false
+    workspaceMount: PlanMount? = nil, mounts: [PlanMount] = [], maskedPaths: [String] = [], loopbackUp: Bool = false,
+    network: PlanNetwork? = nil
   ) {
     self.lowerDir = lowerDir
     self.upperDir = upperDir
@@ -51,6 +54,7 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
     self.mounts = mounts
     self.maskedPaths = maskedPaths
     self.loopbackUp = loopbackUp
+    self.network = network
   }
 
   /// The capabilities a sandboxed command keeps: enough for package managers and

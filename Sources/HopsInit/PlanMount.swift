@@ -33,3 +33,20 @@ public struct PlanMount: Codable, Sendable, Equatable {
     self.workDir = workDir
   }
 }
+
+/// The sandbox's side of the outbound and full modes: the interface the daemon
+/// moved into our network namespace, and how to configure it.
+public struct PlanNetwork: Codable, Sendable, Equatable {
+  public var interface: String
+  /// IPv4 addresses in host byte order.
+  public var address: UInt32
+  public var prefixLength: Int
+  public var gateway: UInt32
+
+  public init(interface: String, address: UInt32, prefixLength: Int, gateway: UInt32) {
+    self.interface = interface
+    self.address = address
+    self.prefixLength = prefixLength
+    self.gateway = gateway
+  }
+}

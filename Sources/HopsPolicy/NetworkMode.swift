@@ -12,7 +12,7 @@ public enum NetworkMode: String, Sendable, CaseIterable, Codable {
   case full
 
   /// Modes this build can actually provide. The others are refused, never faked.
-  public static let implemented: Set<NetworkMode> = [.disabled, .loopback]
+  public static let implemented: Set<NetworkMode> = [.disabled, .loopback, .outbound, .full]
 
   public static func parse(_ text: String) throws -> NetworkMode {
     guard let mode = NetworkMode(rawValue: text.lowercased()) else {

@@ -23,6 +23,10 @@ public struct Policy: Sendable, Equatable {
   public var deniedPaths: [String]
   public var mounts: [MountSpec]
   public var limits: ResourceLimits
+  /// Destinations opened explicitly (outbound and full modes).
+  public var allowNet: [NetworkAllowance] = []
+  /// Host ports forwarded into the sandbox (full mode).
+  public var publish: [PortMapping] = []
 
   public static let defaultRootfs = "default"
   public static let workspaceMountPoint = "/workspace"
@@ -77,7 +81,7 @@ public struct Policy: Sendable, Equatable {
       && lhs.hostname == rhs.hostname && lhs.workingDirectory == rhs.workingDirectory
       && lhs.keep == rhs.keep && lhs.workspaceMode == rhs.workspaceMode && lhs.filesystem == rhs.filesystem
       && lhs.allowedPaths == rhs.allowedPaths && lhs.deniedPaths == rhs.deniedPaths && lhs.mounts == rhs.mounts
-      && lhs.limits == rhs.limits
+      && lhs.limits == rhs.limits && lhs.allowNet == rhs.allowNet && lhs.publish == rhs.publish
       && lhs.environment.map { "\($0.key)=\($0.value)" } == rhs.environment.map { "\($0.key)=\($0.value)" }
   }
 }

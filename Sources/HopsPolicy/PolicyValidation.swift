@@ -50,6 +50,16 @@ extension Policy {
     if !NetworkMode.implemented.contains(network) {
       add("network", "network mode '\(network.rawValue)' is not supported by this build yet")
     }
+    if !allowNet.isEmpty && ![.outbound, .full].contains(network) {
+      add("capabilities.allow_net", "opening destinations needs network \"outbound\" or \"full\" (the mode is \"\(network.rawValue)\")")
+    }
+    if !publish.isEmpty && network != .full {
+      add("capabilities.publish", "publishing ports needs network \"full\" (the mode is \"\(network.rawValue)\")")
+    }
+    var hostPorts = Set<String>()
+    for mapping in publish where !hostPorts.insert("\(mapping.hostPort)/\(mapping.proto.rawValue)").inserted {
+      add("capabilities.publish", "host port \(mapping.hostPort)/\(mapping.proto.rawValue) is published twice")
+    }
     if let error = catching({ try Policy.validateName(rootfs, what: "rootfs") }) { add("image", error.description) }
     if let error = catching({ try Policy.validateHostname(hostname) }) { add("sandbox.hostname", error.description) }
     if !workingDirectory.hasPrefix("/") {

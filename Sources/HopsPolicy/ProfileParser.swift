@@ -43,7 +43,17 @@ public struct ProfileParser {
     if let chosen = rootfs ?? image { policy.rootfs = chosen }
 
     if let capabilities = subtable(table, "capabilities") {
-      checkKeys(capabilities, "capabilities", allowed: ["network", "filesystem", "allowed_paths", "denied_paths", "resource_limits"])
+      checkKeys(capabilities, "capabilities", allowed: ["network", "filesystem", "allowed_paths", "denied_paths", "resource_limits", "allow_net", "publish"])
+      for text in strings(capabilities, "allow_net", in: "capabilities") ?? [] {
+        do { policy.allowNet.append(try NetworkAllowance.parse(text)) } catch let error as HopsError {
+          add("capabilities.allow_net", error.description)
+        } catch {}
+      }
+      for text in strings(capabilities, "publish", in: "capabilities") ?? [] {
+        do { policy.publish.append(try PortMapping.parse(text)) } catch let error as HopsError {
+          add("capabilities.publish", error.description)
+        } catch {}
+      }
       if let network = string(capabilities, "network", in: "capabilities") {
         if let mode = NetworkMode(rawValue: network) { policy.network = mode } else {
           add("capabilities.network", "unknown network mode '\(network)' (allowed: \(NetworkMode.allCases.map(\.rawValue).joined(separator: ", ")))")

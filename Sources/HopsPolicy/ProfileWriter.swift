@@ -14,6 +14,8 @@ public enum ProfileWriter {
     lines.append("filesystem = \(array(policy.filesystem.names))")
     lines.append("allowed_paths = \(array(policy.allowedPaths))")
     lines.append("denied_paths = \(array(policy.deniedPaths))")
+    if !policy.allowNet.isEmpty { lines.append("allow_net = \(array(policy.allowNet.map(\.description)))") }
+    if !policy.publish.isEmpty { lines.append("publish = \(array(policy.publish.map(\.description)))") }
     let limits = policy.limits
     if limits != ResourceLimits() {
       lines.append("")

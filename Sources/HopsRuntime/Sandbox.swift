@@ -25,6 +25,9 @@ public final class Sandbox: Sendable {
   private let stderrFD: Int32
   private let controlFD: Int32
   private let cgroup: SandboxCgroup?
+  private let network: SandboxNetwork?
+  /// The sandbox's IPv4 address in the outbound and full modes.
+  public var address: String? { network.map { IPv4.format($0.address) } }
   public let limits: ResourceLimits
   public let command: [String]
   /// Seconds since the Unix epoch, and on the monotonic clock, at launch.
@@ -49,7 +52,7 @@ public final class Sandbox: Sendable {
   init(
     id: String, directory: String, rootfs: RootfsInfo, record: SandboxRecord, initPid: pid_t,
     stdin: Int32, stdout: Int32, stderr: Int32, control: Int32,
-    cgroup: SandboxCgroup?, limits: ResourceLimits
+    cgroup: SandboxCgroup?, limits: ResourceLimits, network: SandboxNetwork?
   ) {
     self.id = id
     self.directory = directory
@@ -61,6 +64,7 @@ public final class Sandbox: Sendable {
     self.stderrFD = stderr
     self.controlFD = control
     self.cgroup = cgroup
+    self.network = network
     self.limits = limits
     self.command = record.command
     self.startedAt = Date().timeIntervalSince1970
@@ -134,6 +138,7 @@ public final class Sandbox: Sendable {
     // its exit, not before. The registry keeps the sandbox until this is done,
     // so a daemon shutdown still waits for it.
     cgroup?.remove()
+    network?.detach()
   }
 
   /// Usage now: the cgroup's counters and the wall time so far.

@@ -23,12 +23,21 @@ public struct SandboxLauncher: Sendable {
   /// is up.
   static let namespaces: Spawn.Namespaces = [.mount, .pid, .uts, .ipc, .network]
 
+  /// The host side of the outbound and full modes; nil when this daemon could
+  /// not get a network slot (those modes are then refused).
+  let hostNetwork: HostNetwork?
+
   public init(home: HopsHome, setup: HomeSetup, initPath: String, cgroups: CgroupHierarchy?) {
     self.home = home
     self.setup = setup
     self.initPath = initPath
     self.cgroups = cgroups
+    HostNetwork.removeOrphans()
+    self.hostNetwork = try? HostNetwork()
   }
+
+  /// Removes the bridge and rules this daemon made (at shutdown).
+  public func teardownNetwork() { hostNetwork?.teardown() }
 
   /// Limits need their controllers; a host without them gets a clear refusal, not
   /// a sandbox that silently ignores the limit.
@@ -70,8 +79,19 @@ public struct SandboxLauncher: Sendable {
     // The upper layer's root becomes the sandbox's "/": it must be traversable.
     chmod(directory + "/upper", 0o755)
 
-    let (workspaceMount, mounts): (PlanMount?, [PlanMount])
-    do { (workspaceMount, mounts) = try Self.planMounts(policy, directory: directory) } catch {
+    var (workspaceMount, mounts): (PlanMount?, [PlanMount]) = (nil, [])
+    var network: SandboxNetwork?
+    do {
+      (workspaceMount, mounts) = try Self.planMounts(policy, directory: directory)
+      if policy.network == .outbound || policy.network == .full {
+        guard let hostNetwork else {
+          throw HopsError(.unavailable, "the \(policy.network.rawValue) network mode is unavailable: no free Hops network slot")
+        }
+        network = try SandboxNetwork.reserve(host: hostNetwork, id: id, policy: policy)
+        mounts.insert(try network!.writeResolvConf(in: directory), at: 0)
+      }
+    } catch {
+      network?.detach()
       try? FileManager.default.removeItem(atPath: directory)
       throw error
     }
@@ -87,7 +107,7 @@ public struct SandboxLauncher: Sendable {
       environment: policy.environment.map { "\($0.key)=\($0.value)" },
       capabilities: LaunchPlan.defaultCapabilities,
       workspaceMount: workspaceMount, mounts: mounts, maskedPaths: policy.deniedPaths,
-      loopbackUp: policy.network == .loopback)
+      loopbackUp: policy.network != .disabled, network: network?.plan)
 
     var opened: [Int32] = []
     func closeAll() { opened.forEach(FD.close) }
@@ -121,6 +141,9 @@ public struct SandboxLauncher: Sendable {
 
       record.initPid = pid
       try? record.save(to: directory)
+      // The veth's sandbox end goes straight into hops-init's network namespace,
+      // before the plan tells it to configure that interface.
+      try network?.attach(initPid: pid)
       // hops-init builds the filesystem from the plan while we move it into its
       // cgroup; it runs nothing of the command before our "go".
       let payload = try JSONEncoder().encode(plan)
@@ -130,9 +153,10 @@ public struct SandboxLauncher: Sendable {
       return Sandbox(
         id: id, directory: directory, rootfs: rootfs, record: record, initPid: pid,
         stdin: stdin.write, stdout: stdout.read, stderr: stderr.read, control: control.0,
-        cgroup: cgroup, limits: policy.limits)
+        cgroup: cgroup, limits: policy.limits, network: network)
     } catch {
       closeAll()
+      network?.detach()
       if record.initPid > 0 {
         Glibc.kill(record.initPid, SIGKILL)
         _ = try? Spawn.wait(record.initPid)

@@ -20,10 +20,30 @@ import Testing
     } catch { Issue.record("unexpected \(error)") }
   }
 
-  @Test func unimplementedNetworkModesAreRefusedNotFaked() {
+  @Test func networkOptionsNeedTheirModes() throws {
     var policy = Policy()
-    policy.network = .outbound
+    policy.allowNet = [try NetworkAllowance.parse("10.1.0.0/16:443")]
     #expect(throws: HopsError.self) { try policy.validate() }
+    policy.network = .outbound
+    try policy.validate()
+    policy.publish = [try PortMapping.parse("8080:80")]
+    #expect(throws: HopsError.self) { try policy.validate() }
+    policy.network = .full
+    try policy.validate()
+    policy.publish.append(try PortMapping.parse("8080:81/tcp"))
+    #expect(throws: HopsError.self) { try policy.validate() }
+  }
+
+  @Test func allowancesAndPortMappingsParse() throws {
+    #expect(try NetworkAllowance.parse("192.168.1.77/24").description == "192.168.1.0/24")
+    #expect(try NetworkAllowance.parse("10.0.0.5:8443").description == "10.0.0.5/32:8443")
+    #expect(try PortMapping.parse("5353:53/udp") == PortMapping(hostPort: 5353, sandboxPort: 53, proto: .udp))
+    for bad in ["10.0.0.0/40", "300.1.1.1", "10.0.0.1:0", "::1"] {
+      #expect(throws: HopsError.self) { try NetworkAllowance.parse(bad) }
+    }
+    for bad in ["80", "0:80", "80:80/sctp", "a:b"] {
+      #expect(throws: HopsError.self) { try PortMapping.parse(bad) }
+    }
   }
 
   @Test(arguments: ["", "../x", "a/b", ".hidden", "-x", String(repeating: "a", count: 65)])

@@ -21,7 +21,9 @@ BIN = Path(os.environ.get("HOPS_BIN", REPO / ".build" / "debug"))
 class Hops:
     def __init__(self, home: Path):
         self.home = home
-        self.env = dict(os.environ, HOPS_HOME=str(home))
+        # The daemon treats this file as the host's resolv.conf when it exists,
+        # so network tests can point sandboxes at their own DNS server.
+        self.env = dict(os.environ, HOPS_HOME=str(home), HOPS_RESOLV_CONF=str(home / "test-resolv.conf"))
         self.env.pop("HOPS_DAEMON", None)
         self.env.pop("HOPS_INIT", None)
 
@@ -107,8 +109,11 @@ def hops():
     yield h
     h("system", "stop")
     assert wait_until(lambda: h.daemon_pid() is None or not Path(f"/proc/{h.daemon_pid()}").exists())
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout if shutil.which("nft") else ""
     leftovers = {
-        "mounts": mounts_under(home),
+        "network links naming hops": [l.split(":")[1].strip() for l in links.splitlines() if "hops" in l],
+        "nftables tables naming hops": [l for l in tables.splitlines() if "hops" in l],
         "sandbox cgroups": [str(p) for p in Path("/sys/fs/cgroup").glob("*/hops/*") if p.is_dir()]
         + [str(p) for p in Path("/sys/fs/cgroup").glob("hops/*") if p.is_dir()],
         "hops-init processes": hops_init_pids(),

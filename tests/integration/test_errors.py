@@ -8,10 +8,14 @@ def test_unknown_network_mode(hops):
     assert "bogus" in r.stderr.decode() and "disabled" in r.stderr.decode()
 
 
-def test_unimplemented_network_mode_is_refused_not_faked(hops):
-    r = hops("run", "--network", "outbound", "--", "/bin/true")
+def test_network_options_need_their_mode(hops):
+    r = hops("run", "--allow-net", "10.0.0.0/8", "--", "/bin/true")
     assert r.returncode == 125
-    assert "outbound" in r.stderr.decode()
+    assert b"needs network" in r.stderr
+    r = hops("run", "--network", "outbound", "--allow-net", "10.0.0.0/33", "--", "/bin/true")
+    assert r.returncode == 125 and b"prefix length" in r.stderr
+    r = hops("run", "--network", "full", "-p", "80", "--", "/bin/true")
+    assert r.returncode == 125 and b"HOSTPORT:SANDBOXPORT" in r.stderr
 
 
 def test_missing_workspace(hops):

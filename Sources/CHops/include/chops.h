@@ -78,3 +78,8 @@ int hops_loopback_up(void);
 
 /// unshare(2) (hidden behind _GNU_SOURCE).
 int hops_unshare(int flags);
+
+/// Configures `name` in the caller's network namespace: IPv4 address and prefix,
+/// up, and (when gateway is non-zero) a default route through `gateway`.
+/// Addresses are in host byte order. Returns 0 or -errno.
+int hops_configure_interface(const char *name, unsigned address, int prefix, unsigned gateway);

@@ -191,6 +191,18 @@ public nonisolated struct Hops_V1_RunRequest: @unchecked Sendable {
     set {_uniqueStorage()._profile = newValue}
   }
 
+  /// CIDR[:PORT] destinations opened explicitly.
+  public var allowNet: [String] {
+    get {_storage._allowNet}
+    set {_uniqueStorage()._allowNet = newValue}
+  }
+
+  /// HOSTPORT:SANDBOXPORT/PROTO.
+  public var publish: [String] {
+    get {_storage._publish}
+    set {_uniqueStorage()._publish = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -403,6 +415,9 @@ public nonisolated struct Hops_V1_RunStarted: Sendable {
   // methods supported on all messages.
 
   public var sandboxID: String = String()
+
+  /// The sandbox's IPv4 address in the outbound and full modes.
+  public var address: String = String()
 
   /// Host path of the rootfs the sandbox's overlay sits on.
   public var rootfsPath: String = String()
@@ -745,7 +760,7 @@ nonisolated extension Hops_V1_EnvironmentVariable: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}command\0\u{1}workspace\0\u{1}rootfs\0\u{1}network\0\u{1}environment\0\u{1}hostname\0\u{3}working_directory\0\u{1}keep\0\u{3}workspace_mode\0\u{1}filesystem\0\u{3}allowed_paths\0\u{3}denied_paths\0\u{1}mounts\0\u{1}limits\0\u{1}profile\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}command\0\u{1}workspace\0\u{1}rootfs\0\u{1}network\0\u{1}environment\0\u{1}hostname\0\u{3}working_directory\0\u{1}keep\0\u{3}workspace_mode\0\u{1}filesystem\0\u{3}allowed_paths\0\u{3}denied_paths\0\u{1}mounts\0\u{1}limits\0\u{1}profile\0\u{3}allow_net\0\u{1}publish\0")
 
   fileprivate class _StorageClass {
     var _command: [String] = []
@@ -763,6 +778,8 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
     var _mounts: [Hops_V1_Mount] = []
     var _limits: Hops_V1_ResourceLimits? = nil
     var _profile: String = String()
+    var _allowNet: [String] = []
+    var _publish: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -788,6 +805,8 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
       _mounts = source._mounts
       _limits = source._limits
       _profile = source._profile
+      _allowNet = source._allowNet
+      _publish = source._publish
     }
   }
 
@@ -821,6 +840,8 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
         case 13: try { try decoder.decodeRepeatedMessageField(value: &_storage._mounts) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._limits) }()
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._profile) }()
+        case 16: try { try decoder.decodeRepeatedStringField(value: &_storage._allowNet) }()
+        case 17: try { try decoder.decodeRepeatedStringField(value: &_storage._publish) }()
         default: break
         }
       }
@@ -878,6 +899,12 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
       if !_storage._profile.isEmpty {
         try visitor.visitSingularStringField(value: _storage._profile, fieldNumber: 15)
       }
+      if !_storage._allowNet.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._allowNet, fieldNumber: 16)
+      }
+      if !_storage._publish.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._publish, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -902,6 +929,8 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._mounts != rhs_storage._mounts {return false}
         if _storage._limits != rhs_storage._limits {return false}
         if _storage._profile != rhs_storage._profile {return false}
+        if _storage._allowNet != rhs_storage._allowNet {return false}
+        if _storage._publish != rhs_storage._publish {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1330,7 +1359,7 @@ nonisolated extension Hops_V1_RunOutput: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Hops_V1_RunStarted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunStarted"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sandbox_id\0\u{3}rootfs_path\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sandbox_id\0\u{3}rootfs_path\0\u{1}address\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1340,6 +1369,7 @@ nonisolated extension Hops_V1_RunStarted: SwiftProtobuf.Message, SwiftProtobuf._
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.sandboxID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.rootfsPath) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.address) }()
       default: break
       }
     }
@@ -1352,11 +1382,15 @@ nonisolated extension Hops_V1_RunStarted: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.rootfsPath.isEmpty {
       try visitor.visitSingularStringField(value: self.rootfsPath, fieldNumber: 2)
     }
+    if !self.address.isEmpty {
+      try visitor.visitSingularStringField(value: self.address, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Hops_V1_RunStarted, rhs: Hops_V1_RunStarted) -> Bool {
     if lhs.sandboxID != rhs.sandboxID {return false}
+    if lhs.address != rhs.address {return false}
     if lhs.rootfsPath != rhs.rootfsPath {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

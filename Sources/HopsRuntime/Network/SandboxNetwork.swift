@@ -1,0 +1,114 @@
+import FoundationEssentials
+import Glibc
+import HopsCore
+import HopsInit
+import HopsOS
+import HopsPolicy
+
+/// One sandbox's place on the host network (outbound and full): its address, its
+/// veth on the bridge, its rules (allowed destinations, full access, published
+/// ports) and its resolv.conf. Attached after hops-init is spawned (the veth's
+/// other end is created directly in its network namespace) and detached when
+/// the sandbox ends; the veth goes with the namespace by itself.
+struct SandboxNetwork: Sendable {
+  let host: HostNetwork
+  let id: String
+  let address: UInt32
+  let mode: NetworkMode
+  let allowNet: [NetworkAllowance]
+  let publish: [PortMapping]
+
+  var vethName: String { "\(host.bridge)-\(id.prefix(8))" }
+  var chain: String { "sb-\(id)" }
+
+  /// Reserves an address and checks the published ports before anything starts.
+  static func reserve(host: HostNetwork, id: String, policy: Policy) throws -> SandboxNetwork {
+    try host.prepare()
+    for mapping in policy.publish where !Self.hostPortIsFree(mapping) {
+      throw HopsError(
+        .alreadyExists, "host port \(mapping.hostPort)/\(mapping.proto.rawValue) is already in use",
+        hint: "publish on another host port: -p OTHER:\(mapping.sandboxPort)")
+    }
+    return SandboxNetwork(
+      host: host, id: id, address: try host.allocateAddress(), mode: policy.network,
+      allowNet: policy.allowNet, publish: policy.publish)
+  }
+
+  /// The plan's network part: eth0 with our address, default route via the bridge.
+  var plan: PlanNetwork {
+    PlanNetwork(interface: "eth0", address: address, prefixLength: 24, gateway: host.gateway)
+  }
+
+  /// Creates the veth into hops-init's network namespace and installs the rules.
+  func attach(initPid: pid_t) throws {
+    try host.run("/usr/sbin/ip", ["-batch", "-"], input: """
+      link add \(vethName) type veth peer name eth0 netns \(initPid)
+      link set \(vethName) master \(host.bridge)
+      link set dev \(vethName) type bridge_slave isolated on
+      link set \(vethName) up
+      """, what: "connect the sandbox to \(host.bridge)")
+    let ip = IPv4.format(address)
+    var script = "add chain inet \(host.table) \(chain)\n"
+    for allowance in allowNet {
+      let port = allowance.port.map { " th dport \($0)" } ?? ""
+      script += "add rule inet \(host.table) \(chain) ip daddr \(allowance.cidr)\(port) accept\n"
+    }
+    script += "add element inet \(host.table) allow { \(ip) : jump \(chain) }\n"
+    if mode == .full { script += "add element inet \(host.table) full { \(ip) }\n" }
+    for mapping in publish {
+      script += "add element ip \(host.natTable) \(mapping.proto.rawValue)_ports { \(mapping.hostPort) : \(ip) . \(mapping.sandboxPort) }\n"
+    }
+    do {
+      try host.run("/usr/sbin/nft", ["-f", "-"], input: script, what: "install the sandbox's network rules")
+    } catch {
+      detach()
+      throw error
+    }
+  }
+
+  /// Removes the rules and gives the address back. Safe to call more than once.
+  func detach() {
+    let ip = IPv4.format(address)
+    var script = "delete element inet \(host.table) allow { \(ip) }\n"
+    if mode == .full { script += "delete element inet \(host.table) full { \(ip) }\n" }
+    for mapping in publish {
+      script += "delete element ip \(host.natTable) \(mapping.proto.rawValue)_ports { \(mapping.hostPort) }\n"
+    }
+    script += "delete chain inet \(host.table) \(chain)\n"
+    // Each line on its own: one already gone must not keep the others.
+    for line in script.split(separator: "\n") {
+      _ = try? Subprocess.run("/usr/sbin/nft", [String(line)])
+    }
+    _ = try? Subprocess.run("/usr/sbin/ip", ["link", "delete", vethName])
+    host.releaseAddress(address)
+  }
+
+  /// /etc/resolv.conf for the sandbox, written into its directory and mounted
+  /// read-only over the rootfs's own.
+  func writeResolvConf(in directory: String) throws -> PlanMount {
+    let (servers, search) = try host.resolvers()
+    var text = "# written by hops for this sandbox\n"
+    if !search.isEmpty { text += "search \(search.joined(separator: " "))\n" }
+    for server in servers { text += "nameserver \(IPv4.format(server))\n" }
+    let path = directory + "/resolv.conf"
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    chmod(path, 0o644)
+    return PlanMount(kind: .bind, source: path, destination: "/etc/resolv.conf", readOnly: true)
+  }
+
+  /// A port someone already listens on would be silently stolen by our DNAT:
+  /// refuse instead. (Binding tells, and closes again at once.)
+  static func hostPortIsFree(_ mapping: PortMapping) -> Bool {
+    let type = mapping.proto == .tcp ? SOCK_STREAM : SOCK_DGRAM
+    let fd = socket(AF_INET, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = mapping.hostPort.bigEndian
+    address.sin_addr.s_addr = 0
+    return withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+  }
+}
