@@ -57,6 +57,8 @@ hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$work/startup.json
   -n "hops run" "$bin/hops run /tmp -- /bin/true" \
   -n "hops run --memory 256M --cpus 1" "$bin/hops run --memory 256M --cpus 1 /tmp -- /bin/true" \
   -n "hops run --network loopback" "$bin/hops run --network loopback /tmp -- /bin/true" \
+  -n "hops run --network outbound" "$bin/hops run --network outbound /tmp -- /bin/true" \
+  -n "hops run --network full" "$bin/hops run --network full /tmp -- /bin/true" \
   -n "bwrap" "bwrap --unshare-all --die-with-parent --ro-bind $rootfs / --proc /proc --dev /dev --tmpfs /tmp /bin/true" \
   -n "crun" "crun run --bundle $bundle hops-bench-crun" \
   -n "hops --version (CLI only)" "$bin/hops --version" \

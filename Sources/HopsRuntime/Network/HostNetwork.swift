@@ -32,6 +32,8 @@ final class HostNetwork: Sendable {
     var forwarder: DNSForwarder?
     var forwarderUpstream: UInt32?
     var enabledForwarding = false
+    /// Resolvers already let through the private-range block.
+    var allowedResolvers: Set<UInt32> = []
   }
   private let state = Mutex(State())
 
@@ -185,8 +187,12 @@ final class HostNetwork: Sendable {
   func resolvers() throws -> (nameservers: [UInt32], search: [String]) {
     let host = HostResolvers.load()
     if !host.reachable.isEmpty {
-      let elements = host.reachable.map(IPv4.format).joined(separator: ", ")
-      try run("/usr/sbin/nft", ["add element inet \(table) dns { \(elements) }"], what: "allow the DNS servers")
+      let new = state.withLock { Set(host.reachable).subtracting($0.allowedResolvers) }
+      if !new.isEmpty {
+        let elements = new.map(IPv4.format).joined(separator: ", ")
+        try run("/usr/sbin/nft", ["add element inet \(table) dns { \(elements) }"], what: "allow the DNS servers")
+        state.withLock { $0.allowedResolvers.formUnion(new) }
+      }
       return (host.reachable, host.search)
     }
     guard let upstream = host.loopback.first else { return ([], host.search) }
@@ -210,7 +216,10 @@ final class HostNetwork: Sendable {
       let others = (try? Subprocess.run("/usr/sbin/ip", ["-o", "link", "show", "type", "bridge"]).output) ?? ""
       if enabledForwarding && !others.contains(": hops") { try? writeText("/proc/sys/net/ipv4/ip_forward", "0") }
     }
-    state.withLock { $0.ready = false }
+    state.withLock {
+      $0.ready = false
+      $0.allowedResolvers = []
+    }
     close(lockFD)
   }
 
