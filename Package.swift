@@ -64,7 +64,7 @@ let package = Package(
             swiftSettings: strict),
     .target(name: "HopsCLI",
             dependencies: [
-              "HopsPolicy", "HopsAPI", "HopsCore",
+              "HopsPolicy", "HopsAPI", "HopsCore", "HopsOS",
               .product(name: "ArgumentParser", package: "swift-argument-parser"),
               .product(name: "GRPCCore", package: "grpc-swift-2"),
               .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),

@@ -19,6 +19,14 @@ if ! "$python" -c 'import pytest' 2>/dev/null; then
   fi
   python=/usr/bin/python3
 fi
+# pexpect drives the CLI through a pseudo-terminal in the interactive tests.
+if ! "$python" -c 'import pexpect' 2>/dev/null; then
+  if [ "$python" = /usr/bin/python3 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pexpect >/dev/null
+  else
+    "$python" -m pip install -q pexpect
+  fi
+fi
 
 echo "== build"
 swift build --build-tests

@@ -11,7 +11,7 @@ enum ExitCodes {
 
 /// Writes to stderr without buffering, so messages and the sandbox's own stderr
 /// keep their order.
-enum Terminal {
+enum Console {
   static func error(_ text: String) { write(2, text.hasSuffix("\n") ? text : text + "\n") }
 
   static func write(_ fd: Int32, _ text: String) {
@@ -35,13 +35,13 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
   } catch let error as ExitCode {
     throw error
   } catch let error as HopsError {
-    Terminal.error("hops: \(error.description)")
+    Console.error("hops: \(error.description)")
     throw ExitCode(ExitCodes.hopsFailure)
   } catch let error as RPCError {
-    Terminal.error("hops: \(error.message)")
+    Console.error("hops: \(error.message)")
     throw ExitCode(ExitCodes.hopsFailure)
   } catch {
-    Terminal.error("hops: \(error)")
+    Console.error("hops: \(error)")
     throw ExitCode(ExitCodes.hopsFailure)
   }
 }

@@ -17,7 +17,7 @@ struct ProfileValidate: AsyncParsableCommand {
     if !profile.contains("/") && !profile.hasSuffix(".toml") {
       let store = ProfileStore(home: HopsHome.fromEnvironment())
       guard let listing = store.list().first(where: { $0.name == profile }) else {
-        Terminal.error("hops: no profile named '\(profile)'")
+        Console.error("hops: no profile named '\(profile)'")
         throw ExitCode(125)
       }
       guard case .file(let file) = listing.origin else {
@@ -27,7 +27,7 @@ struct ProfileValidate: AsyncParsableCommand {
       path = file
     }
     guard let data = FileManager.default.contents(atPath: path) else {
-      Terminal.error("hops: cannot read \(path): \(String(cString: strerror(errno)))")
+      Console.error("hops: cannot read \(path): \(String(cString: strerror(errno)))")
       throw ExitCode(125)
     }
     let base = String(path.split(separator: "/").last ?? "profile")

@@ -5,6 +5,7 @@ import GRPCCore
 import Glibc
 import HopsAPI
 import HopsCore
+import HopsOS
 import HopsPolicy
 
 /// `hops run [PATH] -- COMMAND...`: one command in a throw-away sandbox.
@@ -77,6 +78,15 @@ struct Run: AsyncParsableCommand {
   @Flag(name: [.short, .long], help: "Say what the sandbox will be before running it.")
   var verbose = false
 
+  @Flag(name: [.short, .long], help: "Keep stdin open, without a terminal unless -t is given too.")
+  var interactive = false
+
+  @Flag(name: [.short, .long], help: "Run the command on a terminal (needs a terminal on stdin).")
+  var tty = false
+
+  @Flag(help: "From a terminal: no terminal in the sandbox and no stdin (the default there is interactive).")
+  var noInteractive = false
+
   @OptionGroup var daemon: DaemonOptions
 
   func validate() throws {
@@ -88,12 +98,37 @@ struct Run: AsyncParsableCommand {
   func run() async throws {
     let exitCode: Int32 = try await reportingErrors {
       let (policy, profile) = try buildPolicy()
+      let mode = try stdioMode()
       if verbose { describe(policy, profile: profile) }
       let connection = try daemon.connect()
-      let request = Hops_V1_RunRequest(policy: policy, command: command, profile: profile.name)
-      return try await RunClient(request: request, verbose: verbose).run(on: connection)
+      var request = Hops_V1_RunRequest(policy: policy, command: command, profile: profile.name)
+      if mode == .terminal {
+        let size = HopsOS.Terminal.size(of: 0) ?? HopsOS.Terminal.size(of: 1) ?? HopsOS.Terminal.Size(rows: 24, columns: 80)
+        request.terminal = .with {
+          $0.rows = UInt32(size.rows)
+          $0.columns = UInt32(size.columns)
+        }
+      }
+      return try await RunClient(request: request, verbose: verbose, mode: mode).run(on: connection)
     }
     throw ExitCode(exitCode)
+  }
+
+  /// How stdin and stdout meet the sandbox. From a terminal (stdin and stdout
+  /// both), a run is interactive with a terminal unless told otherwise, as the
+  /// original Hops was; piped input is forwarded without one.
+  func stdioMode() throws -> RunClient.Mode {
+    let stdinIsTerminal = HopsOS.Terminal.isTerminal(0)
+    if tty {
+      guard stdinIsTerminal else {
+        throw HopsError.invalid("-t needs a terminal on stdin, and stdin is not one", hint: "drop -t, or use -i to keep stdin open without a terminal")
+      }
+      return .terminal
+    }
+    if interactive { return .pipes(forwardStdin: true) }
+    if stdinIsTerminal && noInteractive { return .pipes(forwardStdin: false) }
+    if stdinIsTerminal && HopsOS.Terminal.isTerminal(1) { return .terminal }
+    return .pipes(forwardStdin: true)
   }
 
   /// The profile, with the flags on top, validated here so mistakes are caught
@@ -148,7 +183,7 @@ struct Run: AsyncParsableCommand {
       limits.cpuset.map { "CPU set " + $0 },
       limits.timeoutSeconds.map { "timeout " + DurationText.format($0) },
     ].compactMap { $0 }.joined(separator: ", ")
-    Terminal.error("""
+    Console.error("""
       Hops: Preparing sandbox environment...
         Root: \(policy.workspace ?? "(none)") (\(policy.workspaceMode.rawValue))
         Profile: \(profile.name) (\(profile.origin.description))

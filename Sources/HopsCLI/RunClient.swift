@@ -4,12 +4,21 @@ import GRPCNIOTransportHTTP2Posix
 import Glibc
 import HopsAPI
 import HopsCore
+import HopsOS
 
 /// The client side of one run: stdin, signals and the request go up one stream;
 /// stdout, stderr and the exit come down the other.
 struct RunClient {
+  enum Mode: Equatable {
+    /// Raw mode locally, a pseudo-terminal in the sandbox, window size followed.
+    case terminal
+    /// stdin, stdout and stderr as byte streams; stdin not read when told so.
+    case pipes(forwardStdin: Bool)
+  }
+
   let request: Hops_V1_RunRequest
   let verbose: Bool
+  let mode: Mode
 
   /// Signals that a user sends to "the command" and that must reach the sandbox.
   static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
@@ -17,11 +26,24 @@ struct RunClient {
   func run(on connection: DaemonConnection) async throws -> Int32 {
     let (outgoing, sender) = AsyncStream<Hops_V1_RunInput>.makeStream()
     sender.yield(.with { $0.request = request })
-    Self.pumpStdin(into: sender)
-    let signalSources = Self.forwardSignals(into: sender)
+    var rawMode: HopsOS.Terminal.RawMode?
+    if mode == .terminal {
+      rawMode = try? HopsOS.Terminal.RawMode(fd: 0)
+      TerminalRestore.arm(rawMode)
+    }
+    if mode != .pipes(forwardStdin: false) {
+      Self.pumpStdin(into: sender)
+    } else {
+      sender.yield(.with { $0.stdinEof = true })
+    }
+    var signalSources = Self.forwardSignals(into: sender)
+    if mode == .terminal { signalSources.append(Self.followWindowSize(into: sender)) }
     defer {
       signalSources.forEach { $0.cancel() }
       sender.finish()
+      // Every way out of a run passes here: the local terminal gets its settings
+      // back before anything else is printed.
+      rawMode?.restore()
     }
     let verbose = self.verbose
     let home = connection.home
@@ -37,19 +59,19 @@ struct RunClient {
             switch message.kind {
             case .stdout(let data):
               var bytes = Array(data)
-              Terminal.write(1, &bytes)
+              Console.write(1, &bytes)
             case .stderr(let data):
               var bytes = Array(data)
-              Terminal.write(2, &bytes)
+              Console.write(2, &bytes)
             case .started(let started):
               if verbose {
-                Terminal.error("  Sandbox: \(started.sandboxID)" + (started.address.isEmpty ? "" : " (address \(started.address))"))
+                Console.error("  Sandbox: \(started.sandboxID)" + (started.address.isEmpty ? "" : " (address \(started.address))"))
               }
             case .exit(let exit):
-              if !exit.message.isEmpty { Terminal.error("hops: \(exit.message)") }
-              if verbose { Terminal.error("hops: " + UsageText.summary(exit.usage)) }
+              if !exit.message.isEmpty { Console.error("hops: \(exit.message)") }
+              if verbose { Console.error("hops: " + UsageText.summary(exit.usage)) }
               if !exit.keptPath.isEmpty {
-                Terminal.error("hops: sandbox kept at \(exit.keptPath) (its changes to the rootfs are in \(exit.keptPath)/upper)")
+                Console.error("hops: sandbox kept at \(exit.keptPath) (its changes to the rootfs are in \(exit.keptPath)/upper)")
               }
               sender.finish()
               return exit.code
@@ -69,6 +91,23 @@ struct RunClient {
   static func pumpStdin(into sender: AsyncStream<Hops_V1_RunInput>.Continuation) {
     let thread = StdinThread(sender: sender)
     thread.start()
+  }
+
+  /// SIGWINCH: the new size goes to the sandbox's terminal.
+  static func followWindowSize(into sender: AsyncStream<Hops_V1_RunInput>.Continuation) -> any DispatchSourceSignal {
+    signal(SIGWINCH, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGWINCH)
+    source.setEventHandler {
+      guard let size = HopsOS.Terminal.size(of: 0) ?? HopsOS.Terminal.size(of: 1) else { return }
+      sender.yield(.with {
+        $0.resize = .with {
+          $0.rows = UInt32(size.rows)
+          $0.columns = UInt32(size.columns)
+        }
+      })
+    }
+    source.resume()
+    return source
   }
 
   static func forwardSignals(into sender: AsyncStream<Hops_V1_RunInput>.Continuation) -> [any DispatchSourceSignal] {
@@ -116,6 +155,21 @@ final class StdinThread: @unchecked Sendable {
         sender.yield(.with { $0.stdinEof = true })
         return
       }
+    }
+  }
+}
+
+/// The last line of defence for the local terminal: restored at process exit
+/// too, whatever path led there.
+enum TerminalRestore {
+  nonisolated(unsafe) private static var armed: HopsOS.Terminal.RawMode?
+  nonisolated(unsafe) private static var registered = false
+
+  static func arm(_ mode: HopsOS.Terminal.RawMode?) {
+    armed = mode
+    if !registered {
+      registered = true
+      atexit { TerminalRestore.armed?.restore() }
     }
   }
 }

@@ -25,8 +25,11 @@ struct RunSession {
     let policy = try mappingErrorsSync { try Policy(request: runRequest) }
     let command = runRequest.command
     let launcher = self.launcher
+    let terminal: Terminal.Size? = runRequest.hasTerminal
+      ? Terminal.Size(rows: UInt16(clamping: max(1, runRequest.terminal.rows)), columns: UInt16(clamping: max(1, runRequest.terminal.columns)))
+      : nil
     let sandbox = try await mappingErrors {
-      try await offloaded { try launcher.launch(policy: policy, command: command) }
+      try await offloaded { try launcher.launch(policy: policy, command: command, terminal: terminal) }
     }
     guard registry.add(sandbox) else {
       sandbox.kill(reason: "the daemon is stopping", discardOutput: true)
@@ -59,6 +62,8 @@ struct RunSession {
               case .stdin(let data): _ = await sandbox.writeStdin(Array(data))
               case .stdinEof: sandbox.closeStdin()
               case .signal(let number): sandbox.signal(number)
+              case .resize(let size):
+                sandbox.resize(Terminal.Size(rows: UInt16(clamping: size.rows), columns: UInt16(clamping: size.columns)))
               default: break
               }
             }

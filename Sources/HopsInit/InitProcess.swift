@@ -38,6 +38,7 @@ public enum InitProcess {
     }
 
     let command: String
+    var terminalSlave: Int32 = -1
     do {
       if let network = plan.network {
         // IPv6 is not routed for sandboxes; with no address at all it cannot
@@ -48,6 +49,15 @@ public enum InitProcess {
       try SandboxFilesystem(plan: plan).build()
       try syscall("sethostname", plan.hostname) { sethostname(plan.hostname, plan.hostname.utf8.count) }
       if plan.loopbackUp { try Network.bringLoopbackUp() }
+      if let size = plan.terminal {
+        // From the sandbox's own devpts instance (mounted by build()), so the
+        // command sees its terminal at /dev/pts/N like on any machine.
+        let pty = try Terminal.openPTY(size: size)
+        let frame = try JSONEncoder().encode(InitReport.terminal)
+        try DescriptorPassing.send(control, frame: Array(frame), fd: pty.master)
+        FD.close(pty.master)
+        terminalSlave = pty.slave
+      }
       // While we built the filesystem, the daemon moved us into the sandbox's
       // cgroup (moving a process into a v1 cgroup can take milliseconds, so the
       // two overlap). Its "go" says that is done: from here on, everything runs
@@ -66,13 +76,18 @@ public enum InitProcess {
 
     let child: pid_t
     do {
+      // On a terminal the command leads a new session with the terminal as its
+      // controlling tty, so job control and Ctrl-C work as in any login.
+      let stdio: [Int32] = terminalSlave >= 0 ? [terminalSlave, terminalSlave, terminalSlave] : [0, 1, 2]
       child = try Spawn.start(
         path: command, argv: plan.argv, environment: plan.environment,
-        descriptors: [0, 1, 2], workingDirectory: plan.workingDirectory)
+        descriptors: stdio, workingDirectory: plan.workingDirectory,
+        newSession: terminalSlave >= 0, controllingTerminal: terminalSlave >= 0)
     } catch {
       let (code, reason) = describeExecFailure(error.errno)
       fail(control, code: code, "\(plan.argv[0]): \(reason)")
     }
+    FD.close(terminalSlave)
     releaseStdio()
     report(control, .started(pid: child))
     supervise(child: child, signals: signals, control: control)

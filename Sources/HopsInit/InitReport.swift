@@ -2,6 +2,8 @@
 public enum InitReport: Codable, Sendable, Equatable {
   /// The command is running; `pid` is its pid inside the sandbox.
   case started(pid: Int32)
+  /// The terminal's master end comes with this frame (SCM_RIGHTS).
+  case terminal
   /// The command ended; `code` is its exit code or 128 + the signal that killed it.
   case exited(code: Int32, signal: Int32)
   /// The sandbox could not be built or the command could not be started. `code`

@@ -1,6 +1,8 @@
 /// Everything hops-init needs to build one sandbox, decided by the daemon and sent
 /// over the control socket (fd 3) as JSON. hops-init trusts nothing else: not its
 /// arguments, not its environment.
+import HopsOS
+
 public struct LaunchPlan: Codable, Sendable, Equatable {
   /// The read-only lower layer: the rootfs from the store.
   public var lowerDir: String
@@ -21,6 +23,9 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   public var loopbackUp: Bool
   /// The interface to configure (outbound and full).
   public var network: PlanNetwork?
+  /// Run the command on a new pseudo-terminal of the sandbox's own devpts, as its
+  /// controlling terminal; its master goes to the daemon over the control socket.
+  public var terminal: Terminal.Size?
   public var hostname: String
   public var workingDirectory: String
   /// argv of the command; argv[0] is resolved through PATH inside the sandbox.
@@ -35,7 +40,7 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
     workspace: String?, workspaceTarget: String, hostname: String, workingDirectory: String,
     argv: [String], environment: [String], capabilities: [String],
     workspaceMount: PlanMount? = nil, mounts: [PlanMount] = [], maskedPaths: [String] = [], loopbackUp: Bool = false,
-    network: PlanNetwork? = nil
+    network: PlanNetwork? = nil, terminal: Terminal.Size? = nil
   ) {
     self.lowerDir = lowerDir
     self.upperDir = upperDir
@@ -55,6 +60,7 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
     self.maskedPaths = maskedPaths
     self.loopbackUp = loopbackUp
     self.network = network
+    self.terminal = terminal
   }
 
   /// The capabilities a sandboxed command keeps: enough for package managers and

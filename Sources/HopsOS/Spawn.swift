@@ -21,15 +21,16 @@ public enum Spawn {
   /// including a failed execve in the child.
   public static func start(
     path: String, argv: [String], environment: [String], descriptors: [Int32],
-    namespaces: Namespaces = [], workingDirectory: String? = nil, newSession: Bool = false
+    namespaces: Namespaces = [], workingDirectory: String? = nil, newSession: Bool = false,
+    controllingTerminal: Bool = false
   ) throws(SyscallError) -> pid_t {
     var err: Int32 = 0
     let pid = withCStrings(argv) { cArgv in
       withCStrings(environment) { cEnv in
         descriptors.withUnsafeBufferPointer { fds in
-          hops_spawn(
+          hops_spawn_tty(
             path, cArgv, cEnv, fds.baseAddress, Int32(fds.count), namespaces.rawValue,
-            workingDirectory, newSession ? 1 : 0, &err)
+            workingDirectory, newSession ? 1 : 0, controllingTerminal ? 1 : 0, &err)
         }
       }
     }

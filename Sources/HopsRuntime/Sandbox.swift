@@ -26,6 +26,10 @@ public final class Sandbox: Sendable {
   private let controlFD: Int32
   private let cgroup: SandboxCgroup?
   private let network: SandboxNetwork?
+  /// The master end of the command's terminal, or -1 without one. With a
+  /// terminal, stdin goes to it and its output comes back as stdout.
+  private let terminalFD: Int32
+  private let pendingReport: InitReport?
   /// The sandbox's IPv4 address in the outbound and full modes.
   public var address: String? { network.map { IPv4.format($0.address) } }
   public let limits: ResourceLimits
@@ -52,7 +56,8 @@ public final class Sandbox: Sendable {
   init(
     id: String, directory: String, rootfs: RootfsInfo, record: SandboxRecord, initPid: pid_t,
     stdin: Int32, stdout: Int32, stderr: Int32, control: Int32,
-    cgroup: SandboxCgroup?, limits: ResourceLimits, network: SandboxNetwork?
+    cgroup: SandboxCgroup?, limits: ResourceLimits, network: SandboxNetwork?,
+    terminal: Int32 = -1, pendingReport: InitReport? = nil
   ) {
     self.id = id
     self.directory = directory
@@ -65,6 +70,8 @@ public final class Sandbox: Sendable {
     self.controlFD = control
     self.cgroup = cgroup
     self.network = network
+    self.terminalFD = terminal
+    self.pendingReport = pendingReport
     self.limits = limits
     self.command = record.command
     self.startedAt = Date().timeIntervalSince1970
@@ -88,8 +95,8 @@ public final class Sandbox: Sendable {
   public func consumed() { credits.signal() }
 
   private func monitor(_ continuation: AsyncStream<SandboxEvent>.Continuation) {
-    var open: [Int32] = [stdoutFD, stderrFD, controlFD]
-    var report: InitReport?
+    var open: [Int32] = [stdoutFD, stderrFD, controlFD] + (terminalFD >= 0 ? [terminalFD] : [])
+    var report: InitReport? = pendingReport
     var controlBuffer: [UInt8] = []
     while !open.isEmpty {
       var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
@@ -98,7 +105,7 @@ public final class Sandbox: Sendable {
       if cgroup != nil { samplePeakProcesses() }
       if ready <= 0 { continue }
       for entry in fds where entry.revents != 0 {
-        let chunk = (try? FD.read(entry.fd, max: 65536)) ?? []
+        guard let chunk = Self.readChunk(entry.fd) else { continue }
         if chunk.isEmpty {
           open.removeAll { $0 == entry.fd }
           continue
@@ -108,13 +115,14 @@ public final class Sandbox: Sendable {
           while let message = Self.takeFrame(&controlBuffer) {
             if let decoded = try? JSONDecoder().decode(InitReport.self, from: Data(message)) {
               if case .started = decoded { continue }
+              if case .terminal = decoded { continue }
               report = decoded
             }
           }
         } else if !state.withLock({ $0.discardOutput }) {
           credits.wait()
           if state.withLock({ $0.discardOutput }) { continue }
-          continuation.yield(entry.fd == stdoutFD ? .stdout(chunk) : .stderr(chunk))
+          continuation.yield(entry.fd == stderrFD ? .stderr(chunk) : .stdout(chunk))
         }
       }
     }
@@ -128,6 +136,7 @@ public final class Sandbox: Sendable {
     }
     for fd in [stdoutFD, stderrFD, controlFD] { FD.close(fd) }
     closeStdin()
+    state.withLock { _ in FD.close(terminalFD) }
     var usage = currentUsage()
     usage.timedOut = timedOut
     continuation.yield(.exit(finish(report: report, status: status, killedBecause: killedBecause, usage: usage)))
@@ -169,7 +178,7 @@ public final class Sandbox: Sendable {
       exit = SandboxExit(code: code, signal: signal)
     case .failed(let code, let message):
       exit = SandboxExit(code: code, message: message)
-    case .started, .none:
+    case .started, .terminal, .none:
       // hops-init ended without a report: we killed it, or it crashed.
       if WaitStatus.signaled(status) {
         let signal = WaitStatus.signal(status)
@@ -199,6 +208,18 @@ public final class Sandbox: Sendable {
     return exit
   }
 
+  /// One read: the bytes, [] at end of file, nil when nothing is there yet. A
+  /// terminal's master reads EIO once every holder of the slave is gone: its end.
+  static func readChunk(_ fd: Int32) -> [UInt8]? {
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+      if n >= 0 { return Array(buffer[0..<n]) }
+      if errno == EINTR { continue }
+      return errno == EAGAIN ? nil : []
+    }
+  }
+
   /// Frames are length-prefixed (FramedMessages); returns one complete frame.
   static func takeFrame(_ buffer: inout [UInt8]) -> [UInt8]? {
     guard buffer.count >= 4 else { return nil }
@@ -220,8 +241,9 @@ public final class Sandbox: Sendable {
       // The write happens under the lock, so closeStdin() cannot close the fd
       // (and another sandbox reuse its number) between the check and the write.
       let n: Int? = state.withLock { state in
-        guard state.stdinOpen else { return nil }
-        return bytes.withUnsafeBytes { Glibc.write(stdinFD, $0.baseAddress! + offset, bytes.count - offset) }
+        guard state.stdinOpen, !state.reaped else { return nil }
+        let target = terminalFD >= 0 ? terminalFD : stdinFD
+        return bytes.withUnsafeBytes { Glibc.write(target, $0.baseAddress! + offset, bytes.count - offset) }
       }
       guard let n else { return false }
       if n > 0 {
@@ -242,6 +264,15 @@ public final class Sandbox: Sendable {
       state.stdinOpen = false
     }
   }
+
+  /// The client's window changed: the terminal (and so the command) learns it.
+  public func resize(_ size: Terminal.Size) {
+    state.withLock { state in
+      if terminalFD >= 0 && !state.reaped { Terminal.setSize(terminalFD, size) }
+    }
+  }
+
+  public var hasTerminal: Bool { terminalFD >= 0 }
 
   /// Signals a client may send: hops-init forwards them to the command. SIGKILL
   /// and SIGSTOP are not among them: they would hit PID 1 itself.

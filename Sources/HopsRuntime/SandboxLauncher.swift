@@ -54,7 +54,7 @@ public struct SandboxLauncher: Sendable {
     }
   }
 
-  public func launch(policy: Policy, command: [String]) throws -> Sandbox {
+  public func launch(policy: Policy, command: [String], terminal: Terminal.Size? = nil) throws -> Sandbox {
     try policy.validate()
     guard !command.isEmpty else { throw HopsError.invalid("no command given", hint: "write it after --, e.g. hops run -- /bin/echo hi") }
     let rootfs = try resolveRootfs(policy.rootfs)
@@ -107,7 +107,7 @@ public struct SandboxLauncher: Sendable {
       environment: policy.environment.map { "\($0.key)=\($0.value)" },
       capabilities: LaunchPlan.defaultCapabilities,
       workspaceMount: workspaceMount, mounts: mounts, maskedPaths: policy.deniedPaths,
-      loopbackUp: policy.network != .disabled, network: network?.plan)
+      loopbackUp: policy.network != .disabled, network: network?.plan, terminal: terminal)
 
     var opened: [Int32] = []
     func closeAll() { opened.forEach(FD.close) }
@@ -149,11 +149,23 @@ public struct SandboxLauncher: Sendable {
       let payload = try JSONEncoder().encode(plan)
       try FramedMessages.send(control.0, Array(payload))
       try Self.sendGo(control: control.0, cgroup: cgroup, pid: pid)
+      var terminalFD: Int32 = -1
+      var pendingReport: InitReport?
+      if terminal != nil {
+        // hops-init sends the terminal's master, or (if it failed first) its report.
+        if let (frame, fd) = try DescriptorPassing.receive(control.0) {
+          terminalFD = fd
+          let report = try? JSONDecoder().decode(InitReport.self, from: Data(frame))
+          if report != .terminal { pendingReport = report }
+          if fd >= 0 { try FD.setNonBlocking(fd) }
+        }
+      }
       try FD.setNonBlocking(stdin.write)
       return Sandbox(
         id: id, directory: directory, rootfs: rootfs, record: record, initPid: pid,
         stdin: stdin.write, stdout: stdout.read, stderr: stderr.read, control: control.0,
-        cgroup: cgroup, limits: policy.limits, network: network)
+        cgroup: cgroup, limits: policy.limits, network: network,
+        terminal: terminalFD, pendingReport: pendingReport)
     } catch {
       closeAll()
       network?.detach()

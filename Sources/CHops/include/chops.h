@@ -16,6 +16,12 @@ pid_t hops_spawn(const char *path, char *const argv[], char *const envp[],
                  const int *fds, int nfds, int clone_flags, const char *cwd,
                  int new_session, int *err);
 
+/// hops_spawn, and when `controlling_tty` is set, the child (after setsid) makes
+/// its fd 0, a terminal, its controlling terminal (TIOCSCTTY).
+pid_t hops_spawn_tty(const char *path, char *const argv[], char *const envp[],
+                     const int *fds, int nfds, int clone_flags, const char *cwd,
+                     int new_session, int controlling_tty, int *err);
+
 /// pivot_root(2), which glibc does not wrap.
 int hops_pivot_root(const char *new_root, const char *put_old);
 
@@ -83,3 +89,24 @@ int hops_unshare(int flags);
 /// up, and (when gateway is non-zero) a default route through `gateway`.
 /// Addresses are in host byte order. Returns 0 or -errno.
 int hops_configure_interface(const char *name, unsigned address, int prefix, unsigned gateway);
+
+/// Opens a new pseudo-terminal from /dev/ptmx (the caller's devpts instance),
+/// unlocks it, opens its peer (TIOCGPTPEER) and sets its size.
+/// Returns 0 with both descriptors (close-on-exec) set, or -errno.
+int hops_open_pty(int *master, int *slave, unsigned short rows, unsigned short cols);
+
+/// TIOCSWINSZ / TIOCGWINSZ. Return 0 or -errno.
+int hops_set_window_size(int fd, unsigned short rows, unsigned short cols);
+int hops_get_window_size(int fd, unsigned short *rows, unsigned short *cols);
+
+/// Sends `length` bytes and one descriptor (SCM_RIGHTS) over a Unix socket.
+int hops_send_with_fd(int socket, const void *bytes, int length, int fd);
+
+/// Receives up to `length` bytes; `*fd` gets a passed descriptor or -1.
+/// Returns the byte count, 0 at end of stream, or -errno.
+int hops_receive_with_fd(int socket, void *bytes, int length, int *fd);
+
+/// Raw mode on a terminal (cfmakeraw); the previous settings go to `saved`
+/// (an opaque buffer of at least 128 bytes) for hops_restore_terminal.
+int hops_make_raw(int fd, void *saved);
+int hops_restore_terminal(int fd, const void *saved);

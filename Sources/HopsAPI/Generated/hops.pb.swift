@@ -70,6 +70,15 @@ public nonisolated struct Hops_V1_RunInput: Sendable {
     set {kind = .signal(newValue)}
   }
 
+  /// The client's terminal changed size (runs with a terminal only).
+  public var resize: Hops_V1_WindowSize {
+    get {
+      if case .resize(let v)? = kind {return v}
+      return Hops_V1_WindowSize()
+    }
+    set {kind = .resize(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -79,8 +88,24 @@ public nonisolated struct Hops_V1_RunInput: Sendable {
     case stdinEof(Bool)
     /// A signal number to deliver to the command.
     case signal(Int32)
+    /// The client's terminal changed size (runs with a terminal only).
+    case resize(Hops_V1_WindowSize)
 
   }
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_WindowSize: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rows: UInt32 = 0
+
+  public var columns: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -202,6 +227,16 @@ public nonisolated struct Hops_V1_RunRequest: @unchecked Sendable {
     get {_storage._publish}
     set {_uniqueStorage()._publish = newValue}
   }
+
+  /// Run the command on a pseudo-terminal of this size; unset for pipes.
+  public var terminal: Hops_V1_WindowSize {
+    get {_storage._terminal ?? Hops_V1_WindowSize()}
+    set {_uniqueStorage()._terminal = newValue}
+  }
+  /// Returns true if `terminal` has been explicitly set.
+  public var hasTerminal: Bool {_storage._terminal != nil}
+  /// Clears the value of `terminal`. Subsequent reads from it will return its default value.
+  public mutating func clearTerminal() {_uniqueStorage()._terminal = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -639,7 +674,7 @@ fileprivate nonisolated let _protobuf_package = "hops.v1"
 
 nonisolated extension Hops_V1_RunInput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunInput"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}stdin\0\u{3}stdin_eof\0\u{1}signal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}stdin\0\u{3}stdin_eof\0\u{1}signal\0\u{1}resize\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -684,6 +719,19 @@ nonisolated extension Hops_V1_RunInput: SwiftProtobuf.Message, SwiftProtobuf._Me
           self.kind = .signal(v)
         }
       }()
+      case 5: try {
+        var v: Hops_V1_WindowSize?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .resize(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .resize(v)
+        }
+      }()
       default: break
       }
     }
@@ -711,6 +759,10 @@ nonisolated extension Hops_V1_RunInput: SwiftProtobuf.Message, SwiftProtobuf._Me
       guard case .signal(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularInt32Field(value: v, fieldNumber: 4)
     }()
+    case .resize?: try {
+      guard case .resize(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -718,6 +770,41 @@ nonisolated extension Hops_V1_RunInput: SwiftProtobuf.Message, SwiftProtobuf._Me
 
   public static func ==(lhs: Hops_V1_RunInput, rhs: Hops_V1_RunInput) -> Bool {
     if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_WindowSize: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WindowSize"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}columns\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.rows) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.columns) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.rows != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rows, fieldNumber: 1)
+    }
+    if self.columns != 0 {
+      try visitor.visitSingularUInt32Field(value: self.columns, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_WindowSize, rhs: Hops_V1_WindowSize) -> Bool {
+    if lhs.rows != rhs.rows {return false}
+    if lhs.columns != rhs.columns {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -760,7 +847,7 @@ nonisolated extension Hops_V1_EnvironmentVariable: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}command\0\u{1}workspace\0\u{1}rootfs\0\u{1}network\0\u{1}environment\0\u{1}hostname\0\u{3}working_directory\0\u{1}keep\0\u{3}workspace_mode\0\u{1}filesystem\0\u{3}allowed_paths\0\u{3}denied_paths\0\u{1}mounts\0\u{1}limits\0\u{1}profile\0\u{3}allow_net\0\u{1}publish\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}command\0\u{1}workspace\0\u{1}rootfs\0\u{1}network\0\u{1}environment\0\u{1}hostname\0\u{3}working_directory\0\u{1}keep\0\u{3}workspace_mode\0\u{1}filesystem\0\u{3}allowed_paths\0\u{3}denied_paths\0\u{1}mounts\0\u{1}limits\0\u{1}profile\0\u{3}allow_net\0\u{1}publish\0\u{1}terminal\0")
 
   fileprivate class _StorageClass {
     var _command: [String] = []
@@ -780,6 +867,7 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
     var _profile: String = String()
     var _allowNet: [String] = []
     var _publish: [String] = []
+    var _terminal: Hops_V1_WindowSize? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -807,6 +895,7 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
       _profile = source._profile
       _allowNet = source._allowNet
       _publish = source._publish
+      _terminal = source._terminal
     }
   }
 
@@ -842,6 +931,7 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._profile) }()
         case 16: try { try decoder.decodeRepeatedStringField(value: &_storage._allowNet) }()
         case 17: try { try decoder.decodeRepeatedStringField(value: &_storage._publish) }()
+        case 18: try { try decoder.decodeSingularMessageField(value: &_storage._terminal) }()
         default: break
         }
       }
@@ -905,6 +995,9 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
       if !_storage._publish.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._publish, fieldNumber: 17)
       }
+      try { if let v = _storage._terminal {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -931,6 +1024,7 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._profile != rhs_storage._profile {return false}
         if _storage._allowNet != rhs_storage._allowNet {return false}
         if _storage._publish != rhs_storage._publish {return false}
+        if _storage._terminal != rhs_storage._terminal {return false}
         return true
       }
       if !storagesAreEqual {return false}
