@@ -27,7 +27,7 @@ let package = Package(
     // Shared vocabulary of every layer: the one error type and the $HOPS_HOME layout.
     .target(name: "HopsCore", swiftSettings: strict),
     // The few C functions that must run between fork and exec, or that Swift cannot call.
-    .target(name: "CHops", linkerSettings: [.linkedLibrary("z")]),
+    .target(name: "CHops", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("crypto")]),
     // Policy model and validation (profiles arrive with the profiles issue).
     .target(
       name: "HopsPolicy",

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   busybox-static   # the default rootfs when no Alpine tarball is at hand
   zlib1g-dev       # gzip tarball import (links libz)
+  libssl-dev       # SHA-256 of image blobs (links libcrypto)
   tar              # used by tests to make archives
   iproute2         # network modes: bridge and veth set-up
   nftables         # network modes: what sandboxes may reach, NAT, published ports

@@ -28,6 +28,14 @@ if ! "$python" -c 'import pexpect' 2>/dev/null; then
   fi
 fi
 
+# Tools the image tests build and convert images with.
+for tool in umoci skopeo; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
+  fi
+done
+
 echo "== build"
 swift build --build-tests
 echo "== unit tests"

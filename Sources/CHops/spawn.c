@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -25,6 +26,8 @@ struct spawn_args {
   const char *cwd;
   int new_session;
   int controlling_tty;
+  int uid;
+  int gid;
   int report_fd; /* write end of a CLOEXEC pipe: receives errno if exec fails */
 };
 
@@ -84,6 +87,10 @@ static int spawn_child(void *opaque) {
 
   if (a->new_session && setsid() < 0) report_and_exit(report, errno);
   if (a->controlling_tty && ioctl(0, TIOCSCTTY, 0) < 0) report_and_exit(report, errno);
+  if (a->uid >= 0) {
+    gid_t group = (gid_t)a->gid;
+    if (setgroups(1, &group) < 0 || setgid(group) < 0 || setuid((uid_t)a->uid) < 0) report_and_exit(report, errno);
+  }
   if (a->cwd && chdir(a->cwd) < 0) report_and_exit(report, errno);
   execve(a->path, a->argv, a->envp);
   report_and_exit(report, errno);
@@ -93,17 +100,17 @@ static int spawn_child(void *opaque) {
 pid_t hops_spawn(const char *path, char *const argv[], char *const envp[],
                  const int *fds, int nfds, int clone_flags, const char *cwd,
                  int new_session, int *err) {
-  return hops_spawn_tty(path, argv, envp, fds, nfds, clone_flags, cwd, new_session, 0, err);
+  return hops_spawn_tty(path, argv, envp, fds, nfds, clone_flags, cwd, new_session, 0, -1, -1, err);
 }
 
 pid_t hops_spawn_tty(const char *path, char *const argv[], char *const envp[],
                      const int *fds, int nfds, int clone_flags, const char *cwd,
-                     int new_session, int controlling_tty, int *err) {
+                     int new_session, int controlling_tty, int uid, int gid, int *err) {
   *err = 0;
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0) { *err = errno; return -1; }
 
-  struct spawn_args args = {path, argv, envp, fds, nfds, cwd, new_session, controlling_tty, pipefd[1]};
+  struct spawn_args args = {path, argv, envp, fds, nfds, cwd, new_session, controlling_tty, uid, gid, pipefd[1]};
 
   /* The child gets a copy of our memory (no CLONE_VM), so a plain heap stack is fine. */
   const size_t stack_size = 256 * 1024;

@@ -36,6 +36,9 @@ struct Run: AsyncParsableCommand {
   @Option(help: "Root filesystem to use (see 'hops rootfs list').")
   var rootfs: String?
 
+  @Option(help: "Image to run (see 'hops image ls'); without a command, its entrypoint and cmd.")
+  var image: String?
+
   @Option(help: "Network mode: disabled, loopback, outbound, full.")
   var network: String?
 
@@ -90,8 +93,11 @@ struct Run: AsyncParsableCommand {
   @OptionGroup var daemon: DaemonOptions
 
   func validate() throws {
-    if command.isEmpty {
+    if command.isEmpty && image == nil {
       throw ValidationError("no command given: write it after --, for example: hops run -- /bin/echo hi")
+    }
+    if image != nil && rootfs != nil {
+      throw ValidationError("--image and --rootfs both given: use one")
     }
   }
 
@@ -142,6 +148,7 @@ struct Run: AsyncParsableCommand {
     var policy = profile.policy
     policy.workspace = try Self.absoluteDirectory(path ?? ".")
     if let rootfs { policy.rootfs = rootfs }
+    if let image { policy.rootfs = image }
     if policy.rootfs == "alpine" && !FileManager.default.fileExists(atPath: home.rootfs(named: "alpine")) {
       // The original Hops had one image, Alpine: its profiles say image = "alpine".
       policy.rootfs = Policy.defaultRootfs

@@ -41,6 +41,7 @@ final class Daemon: Sendable {
     }
 
     let setup = HomeSetup(home: home)
+    ImageStore(home: home).removeLeftovers()
     let launcher = SandboxLauncher(home: home, setup: setup, initPath: try Executables.hopsInit(), cgroups: cgroups)
     let registry = SandboxRegistry()
     let stopping = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)

@@ -8,4 +8,12 @@ public struct RootfsInfo: Codable, Sendable, Equatable {
   /// Seconds since the Unix epoch.
   public var createdAt: Double
   public var sizeBytes: UInt64
+
+  public init(name: String, path: String, source: String, createdAt: Double, sizeBytes: UInt64) {
+    self.name = name
+    self.path = path
+    self.source = source
+    self.createdAt = createdAt
+    self.sizeBytes = sizeBytes
+  }
 }

@@ -14,7 +14,19 @@ public struct TarExtractor {
     public var skippedSpecialFiles = 0
   }
 
-  public init() {}
+  /// How `.wh.` entries (OCI whiteouts) are treated.
+  public enum Whiteouts: Sendable {
+    /// As ordinary files: a rootfs tarball has no layers to white out.
+    case files
+    /// Converted to overlayfs's form, for a layer used as a lower layer: `.wh.NAME`
+    /// becomes a 0:0 character device NAME, `.wh..wh..opq` the opaque xattr on its
+    /// directory.
+    case overlay
+  }
+
+  public let whiteouts: Whiteouts
+
+  public init(whiteouts: Whiteouts = .files) { self.whiteouts = whiteouts }
 
   public func extract(archive: String, into target: String) throws -> Summary {
     let reader = try TarReader(path: archive)
@@ -30,6 +42,10 @@ public struct TarExtractor {
       }
       defer { FD.close(parent) }
       let leaf = String(name)
+      if whiteouts == .overlay && leaf.hasPrefix(".wh.") {
+        try applyWhiteout(leaf, parent: parent, path: entry.path)
+        continue
+      }
       switch entry.kind {
       case .directory:
         try makeDirectory(parent, leaf, entry)
@@ -73,6 +89,31 @@ public struct TarExtractor {
       }
     }
     return summary
+  }
+
+  private func applyWhiteout(_ leaf: String, parent: Int32, path: String) throws {
+    if leaf == ".wh..wh..opq" {
+      let fd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+      guard fd >= 0 else { throw HopsError.failed("cannot open the directory of \(path): \(errnoString(errno))") }
+      defer { FD.close(fd) }
+      try wrap("mark opaque", path) { try OverlayMarkers.setOpaque(fd) }
+      return
+    }
+    let hidden = String(leaf.dropFirst(4))
+    guard !hidden.isEmpty, hidden != ".", hidden != ".." else {
+      throw HopsError.invalid("invalid whiteout entry '\(path)'")
+    }
+    var info = stat()
+    if fstatat(parent, hidden, &info, AT_SYMLINK_NOFOLLOW) == 0 {
+      // One layer both adding and whiting out the same path is malformed.
+      guard info.st_mode & S_IFMT != S_IFDIR else {
+        throw HopsError.invalid("whiteout \(path) hides a directory of the same layer")
+      }
+      unlinkat(parent, hidden, 0)
+    }
+    try wrap("create whiteout", path) {
+      try syscall("mknodat") { mknodat(parent, hidden, mode_t(S_IFCHR), 0) }
+    }
   }
 
   /// The path's components inside the root; ".." anywhere is refused, because it

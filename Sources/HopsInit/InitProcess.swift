@@ -39,6 +39,7 @@ public enum InitProcess {
 
     let command: String
     var terminalSlave: Int32 = -1
+    var user: (uid: UInt32, gid: UInt32)?
     do {
       if let network = plan.network {
         // IPv6 is not routed for sandboxes; with no address at all it cannot
@@ -65,6 +66,12 @@ public enum InitProcess {
       guard let go = try FramedMessages.receive(control), go == LaunchPlan.goFrame else { _exit(125) }
       try ProcessControl.newCgroupNamespace()
       command = try resolveCommand(plan)
+      if let spec = plan.user, !spec.isEmpty {
+        let read = { (path: String) in FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+        do { user = try UserResolver.resolve(spec, passwd: read("/etc/passwd"), group: read("/etc/group")) } catch {
+          throw ResolveFailure(code: 125, message: "\(error)")
+        }
+      }
       try ProcessControl.forbidNewPrivileges()
       try Capabilities.limit(to: plan.capabilities)
       try ProcessControl.setDumpable(false)
@@ -82,7 +89,7 @@ public enum InitProcess {
       child = try Spawn.start(
         path: command, argv: plan.argv, environment: plan.environment,
         descriptors: stdio, workingDirectory: plan.workingDirectory,
-        newSession: terminalSlave >= 0, controllingTerminal: terminalSlave >= 0)
+        newSession: terminalSlave >= 0, controllingTerminal: terminalSlave >= 0, user: user)
     } catch {
       let (code, reason) = describeExecFailure(error.errno)
       fail(control, code: code, "\(plan.argv[0]): \(reason)")

@@ -26,6 +26,8 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   /// Run the command on a new pseudo-terminal of the sandbox's own devpts, as its
   /// controlling terminal; its master goes to the daemon over the control socket.
   public var terminal: Terminal.Size?
+  /// The user to run the command as (an image's `User`); nil for root.
+  public var user: String?
   public var hostname: String
   public var workingDirectory: String
   /// argv of the command; argv[0] is resolved through PATH inside the sandbox.
@@ -40,7 +42,7 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
     workspace: String?, workspaceTarget: String, hostname: String, workingDirectory: String,
     argv: [String], environment: [String], capabilities: [String],
     workspaceMount: PlanMount? = nil, mounts: [PlanMount] = [], maskedPaths: [String] = [], loopbackUp: Bool = false,
-    network: PlanNetwork? = nil, terminal: Terminal.Size? = nil
+    network: PlanNetwork? = nil, terminal: Terminal.Size? = nil, user: String? = nil
   ) {
     self.lowerDir = lowerDir
     self.upperDir = upperDir
@@ -61,6 +63,7 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
     self.loopbackUp = loopbackUp
     self.network = network
     self.terminal = terminal
+    self.user = user
   }
 
   /// The capabilities a sandboxed command keeps: enough for package managers and

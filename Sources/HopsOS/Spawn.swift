@@ -22,7 +22,7 @@ public enum Spawn {
   public static func start(
     path: String, argv: [String], environment: [String], descriptors: [Int32],
     namespaces: Namespaces = [], workingDirectory: String? = nil, newSession: Bool = false,
-    controllingTerminal: Bool = false
+    controllingTerminal: Bool = false, user: (uid: UInt32, gid: UInt32)? = nil
   ) throws(SyscallError) -> pid_t {
     var err: Int32 = 0
     let pid = withCStrings(argv) { cArgv in
@@ -30,7 +30,8 @@ public enum Spawn {
         descriptors.withUnsafeBufferPointer { fds in
           hops_spawn_tty(
             path, cArgv, cEnv, fds.baseAddress, Int32(fds.count), namespaces.rawValue,
-            workingDirectory, newSession ? 1 : 0, controllingTerminal ? 1 : 0, &err)
+            workingDirectory, newSession ? 1 : 0, controllingTerminal ? 1 : 0,
+            user.map { Int32(bitPattern: $0.uid) } ?? -1, user.map { Int32(bitPattern: $0.gid) } ?? -1, &err)
         }
       }
     }

@@ -60,7 +60,7 @@ extension Policy {
     for mapping in publish where !hostPorts.insert("\(mapping.hostPort)/\(mapping.proto.rawValue)").inserted {
       add("capabilities.publish", "host port \(mapping.hostPort)/\(mapping.proto.rawValue) is published twice")
     }
-    if let error = catching({ try Policy.validateName(rootfs, what: "rootfs") }) { add("image", error.description) }
+    if let error = catching({ try Policy.validateImageName(rootfs) }) { add("image", error.description) }
     if let error = catching({ try Policy.validateHostname(hostname) }) { add("sandbox.hostname", error.description) }
     if !workingDirectory.hasPrefix("/") {
       add("sandbox.working_directory", "'\(workingDirectory)' is not an absolute path")
@@ -168,6 +168,17 @@ extension Policy {
       throw HopsError.invalid(
         "invalid \(what) name '\(name)'",
         hint: "use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'")
+    }
+  }
+
+  /// What `image =` / `--image` / `--rootfs` may hold: a rootfs name or an image
+  /// reference (`alpine:3.20`, `ghcr.io/o/t@sha256:…`).
+  public static func validateImageName(_ name: String) throws {
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@")
+    guard !name.isEmpty, name.count <= 512, !name.hasPrefix("."), !name.hasPrefix("-"), !name.hasPrefix("/"),
+      name.allSatisfy({ allowed.contains($0) }), !name.split(separator: "/").contains("..")
+    else {
+      throw HopsError.invalid("invalid image or rootfs name '\(name)'", hint: "a rootfs name (hops rootfs list) or an image reference such as alpine:3.20")
     }
   }
 

@@ -54,10 +54,16 @@ public struct SandboxLauncher: Sendable {
     }
   }
 
-  public func launch(policy: Policy, command: [String], terminal: Terminal.Size? = nil) throws -> Sandbox {
-    try policy.validate()
-    guard !command.isEmpty else { throw HopsError.invalid("no command given", hint: "write it after --, e.g. hops run -- /bin/echo hi") }
-    let rootfs = try resolveRootfs(policy.rootfs)
+  public func launch(policy requested: Policy, command requestedCommand: [String], terminal: Terminal.Size? = nil) throws -> Sandbox {
+    try requested.validate()
+    let rootfs = try resolveRootfs(requested.rootfs)
+    // An image's config fills in what the request leaves open.
+    var policy = requested
+    var command = requestedCommand
+    if let config = rootfs.config { Self.apply(config, to: &policy, command: &command) }
+    guard !command.isEmpty else {
+      throw HopsError.invalid("no command given", hint: "write it after --, e.g. hops run -- /bin/echo hi")
+    }
     if let workspace = policy.workspace {
       var info = stat()
       guard stat(workspace, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
@@ -97,17 +103,18 @@ public struct SandboxLauncher: Sendable {
     }
 
     var record = SandboxRecord(
-      id: id, createdAt: Date().timeIntervalSince1970, rootfs: policy.rootfs, command: command,
+      id: id, createdAt: Date().timeIntervalSince1970, rootfs: rootfs.name, command: command,
       keep: policy.keep, initPid: 0, exitCode: nil)
     let plan = LaunchPlan(
-      lowerDir: rootfs.path, upperDir: directory + "/upper", workDir: directory + "/work",
+      lowerDir: rootfs.lowerDirs.joined(separator: ":"), upperDir: directory + "/upper", workDir: directory + "/work",
       rootfsMount: directory + "/rootfs", workspace: policy.workspace,
       workspaceTarget: Policy.workspaceMountPoint, hostname: policy.hostname,
       workingDirectory: policy.workingDirectory, argv: command,
       environment: policy.environment.map { "\($0.key)=\($0.value)" },
       capabilities: LaunchPlan.defaultCapabilities,
       workspaceMount: workspaceMount, mounts: mounts, maskedPaths: policy.deniedPaths,
-      loopbackUp: policy.network != .disabled, network: network?.plan, terminal: terminal)
+      loopbackUp: policy.network != .disabled, network: network?.plan, terminal: terminal,
+      user: rootfs.config?.user)
 
     var opened: [Int32] = []
     func closeAll() { opened.forEach(FD.close) }
@@ -162,7 +169,7 @@ public struct SandboxLauncher: Sendable {
       }
       try FD.setNonBlocking(stdin.write)
       return Sandbox(
-        id: id, directory: directory, rootfs: rootfs, record: record, initPid: pid,
+        id: id, directory: directory, rootfs: rootfs.info, record: record, initPid: pid,
         stdin: stdin.write, stdout: stdout.read, stderr: stderr.read, control: control.0,
         cgroup: cgroup, limits: policy.limits, network: network,
         terminal: terminalFD, pendingReport: pendingReport)
@@ -255,10 +262,66 @@ public struct SandboxLauncher: Sendable {
     }
   }
 
-  /// The default rootfs is made on first use, so `hops run` works on a fresh home.
-  private func resolveRootfs(_ name: String) throws -> RootfsInfo {
-    if name == Policy.defaultRootfs { return try setup.ensureDefaultRootfs().0 }
-    return try setup.store.info(named: name)
+  /// What a sandbox's root is made of: overlayfs lower directories (top first),
+  /// and for an image, its config.
+  struct ResolvedRoot {
+    var info: RootfsInfo
+    var lowerDirs: [String]
+    var config: ImageConfig?
+    var path: String { info.path }
+    var name: String { info.name }
+  }
+
+  /// A rootfs by name, or else an image by reference. The default rootfs is made
+  /// on first use, so `hops run` works on a fresh home.
+  func resolveRootfs(_ name: String) throws -> ResolvedRoot {
+    if name == Policy.defaultRootfs {
+      let info = try setup.ensureDefaultRootfs().0
+      return ResolvedRoot(info: info, lowerDirs: [info.path])
+    }
+    if setup.store.exists(name) {
+      let info = try setup.store.info(named: name)
+      return ResolvedRoot(info: info, lowerDirs: [info.path])
+    }
+    let images = ImageStore(home: home)
+    let image: ImageRecord
+    do { image = try images.find(name) } catch {
+      throw HopsError.notFound(
+        "no rootfs or image named '\(name)'", hint: "see 'hops rootfs list' and 'hops image ls'; bring images with 'hops image pull' or 'hops image import'")
+    }
+    let lowers = try images.lowerDirectories(of: image)
+    let info = RootfsInfo(
+      name: image.names.first ?? image.digest, path: lowers.first ?? "", source: image.digest,
+      createdAt: image.storedAt, sizeBytes: image.size)
+    return ResolvedRoot(info: info, lowerDirs: lowers.isEmpty ? [try emptyLayer()] : lowers, config: image.config)
+  }
+
+  /// overlayfs needs at least one lower layer; an image with none gets an empty one.
+  private func emptyLayer() throws -> String {
+    let path = home.imagesDir + "/empty-layer"
+    if mkdir(path, 0o755) != 0 && errno != EEXIST { throw HopsError.failed("cannot create \(path): \(errnoString(errno))") }
+    return path
+  }
+
+  /// Docker's rules: the image's Entrypoint always runs, followed by the given
+  /// command or else the image's Cmd; its Env fills variables the user did not
+  /// set (Hops' own defaults, PATH and HOME, give way to it); its WorkingDir
+  /// applies unless the user chose one.
+  static func apply(_ config: ImageConfig, to policy: inout Policy, command: inout [String]) {
+    command = config.entrypoint + (command.isEmpty ? config.cmd : command)
+    let defaults = Dictionary(Policy.defaultEnvironment(term: nil).map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+    for assignment in config.env {
+      guard let eq = assignment.firstIndex(of: "="), eq != assignment.startIndex else { continue }
+      let key = String(assignment[..<eq])
+      let value = String(assignment[assignment.index(after: eq)...])
+      let current = policy.environment.first { $0.key == key }?.value
+      if current == nil || (current == defaults[key] && key != "TERM" && key != "HOSTNAME") {
+        policy.setEnvironment(key, value)
+      }
+    }
+    if !config.workingDir.isEmpty && policy.workingDirectory == Policy.workspaceMountPoint {
+      policy.workingDirectory = config.workingDir
+    }
   }
 
   /// 12 hex digits: short enough to type, random enough not to collide.

@@ -17,10 +17,12 @@ pid_t hops_spawn(const char *path, char *const argv[], char *const envp[],
                  int new_session, int *err);
 
 /// hops_spawn, and when `controlling_tty` is set, the child (after setsid) makes
-/// its fd 0, a terminal, its controlling terminal (TIOCSCTTY).
+/// its fd 0, a terminal, its controlling terminal (TIOCSCTTY); when `uid` is not
+/// -1, the child takes that user and group (setgroups, setgid, setuid) before
+/// chdir and execve.
 pid_t hops_spawn_tty(const char *path, char *const argv[], char *const envp[],
                      const int *fds, int nfds, int clone_flags, const char *cwd,
-                     int new_session, int controlling_tty, int *err);
+                     int new_session, int controlling_tty, int uid, int gid, int *err);
 
 /// pivot_root(2), which glibc does not wrap.
 int hops_pivot_root(const char *new_root, const char *put_old);
@@ -110,3 +112,13 @@ int hops_receive_with_fd(int socket, void *bytes, int length, int *fd);
 /// (an opaque buffer of at least 128 bytes) for hops_restore_terminal.
 int hops_make_raw(int fd, void *saved);
 int hops_restore_terminal(int fd, const void *saved);
+
+/// SHA-256 through OpenSSL's EVP interface.
+void *hops_sha256_new(void);
+void hops_sha256_update(void *context, const void *bytes, unsigned long length);
+/// Writes 32 bytes to `digest` and frees the context.
+void hops_sha256_finish(void *context, unsigned char *digest);
+
+/// fsetxattr on a directory opened without following symlinks (overlayfs's
+/// opaque marker). Returns 0 or -errno.
+int hops_set_opaque(int directory_fd);

@@ -128,6 +128,71 @@ public enum Hops_V1_Hops: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ImportImage" metadata.
+        public enum ImportImage: Sendable {
+            /// Request type for "ImportImage".
+            public typealias Input = Hops_V1_ImportImageRequest
+            /// Response type for "ImportImage".
+            public typealias Output = Hops_V1_ImageInfo
+            /// Descriptor for "ImportImage".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "ImportImage",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListImages" metadata.
+        public enum ListImages: Sendable {
+            /// Request type for "ListImages".
+            public typealias Input = Hops_V1_ListImagesRequest
+            /// Response type for "ListImages".
+            public typealias Output = Hops_V1_ListImagesReply
+            /// Descriptor for "ListImages".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "ListImages",
+                type: .unary
+            )
+        }
+        /// Namespace for "InspectImage" metadata.
+        public enum InspectImage: Sendable {
+            /// Request type for "InspectImage".
+            public typealias Input = Hops_V1_InspectImageRequest
+            /// Response type for "InspectImage".
+            public typealias Output = Hops_V1_ImageInfo
+            /// Descriptor for "InspectImage".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "InspectImage",
+                type: .unary
+            )
+        }
+        /// Namespace for "RemoveImage" metadata.
+        public enum RemoveImage: Sendable {
+            /// Request type for "RemoveImage".
+            public typealias Input = Hops_V1_RemoveImageRequest
+            /// Response type for "RemoveImage".
+            public typealias Output = Hops_V1_RemoveImageReply
+            /// Descriptor for "RemoveImage".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "RemoveImage",
+                type: .unary
+            )
+        }
+        /// Namespace for "PruneImages" metadata.
+        public enum PruneImages: Sendable {
+            /// Request type for "PruneImages".
+            public typealias Input = Hops_V1_PruneImagesRequest
+            /// Response type for "PruneImages".
+            public typealias Output = Hops_V1_PruneImagesReply
+            /// Descriptor for "PruneImages".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "PruneImages",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "hops.v1.Hops" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Run.descriptor,
@@ -137,7 +202,12 @@ public enum Hops_V1_Hops: Sendable {
             CreateRootfs.descriptor,
             ListRootfs.descriptor,
             RemoveRootfs.descriptor,
-            Stats.descriptor
+            Stats.descriptor,
+            ImportImage.descriptor,
+            ListImages.descriptor,
+            InspectImage.descriptor,
+            RemoveImage.descriptor,
+            PruneImages.descriptor
         ]
     }
 }
@@ -297,6 +367,80 @@ extension Hops_V1_Hops {
             request: GRPCCore.StreamingServerRequest<Hops_V1_StatsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_StatsReply>
+
+        /// Handle the "ImportImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Images: an OCI layout or docker-save archive in; list, inspect, remove, prune.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_ImportImageRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_ImageInfo` messages.
+        func importImage(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_ImportImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_ImageInfo>
+
+        /// Handle the "ListImages" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_ListImagesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_ListImagesReply` messages.
+        func listImages(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_ListImagesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_ListImagesReply>
+
+        /// Handle the "InspectImage" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_InspectImageRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_ImageInfo` messages.
+        func inspectImage(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_InspectImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_ImageInfo>
+
+        /// Handle the "RemoveImage" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_RemoveImageRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_RemoveImageReply` messages.
+        func removeImage(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_RemoveImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_RemoveImageReply>
+
+        /// Handle the "PruneImages" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_PruneImagesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_PruneImagesReply` messages.
+        func pruneImages(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_PruneImagesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_PruneImagesReply>
     }
 
     /// Service protocol for the "hops.v1.Hops" service.
@@ -440,6 +584,80 @@ extension Hops_V1_Hops {
             request: GRPCCore.ServerRequest<Hops_V1_StatsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Hops_V1_StatsReply>
+
+        /// Handle the "ImportImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Images: an OCI layout or docker-save archive in; list, inspect, remove, prune.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ImportImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_ImageInfo` message.
+        func importImage(
+            request: GRPCCore.ServerRequest<Hops_V1_ImportImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_ImageInfo>
+
+        /// Handle the "ListImages" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ListImagesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_ListImagesReply` message.
+        func listImages(
+            request: GRPCCore.ServerRequest<Hops_V1_ListImagesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_ListImagesReply>
+
+        /// Handle the "InspectImage" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_InspectImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_ImageInfo` message.
+        func inspectImage(
+            request: GRPCCore.ServerRequest<Hops_V1_InspectImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_ImageInfo>
+
+        /// Handle the "RemoveImage" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_RemoveImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_RemoveImageReply` message.
+        func removeImage(
+            request: GRPCCore.ServerRequest<Hops_V1_RemoveImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_RemoveImageReply>
+
+        /// Handle the "PruneImages" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_PruneImagesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_PruneImagesReply` message.
+        func pruneImages(
+            request: GRPCCore.ServerRequest<Hops_V1_PruneImagesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_PruneImagesReply>
     }
 
     /// Simple service protocol for the "hops.v1.Hops" service.
@@ -582,6 +800,80 @@ extension Hops_V1_Hops {
             request: Hops_V1_StatsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Hops_V1_StatsReply
+
+        /// Handle the "ImportImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Images: an OCI layout or docker-save archive in; list, inspect, remove, prune.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_ImportImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_ImageInfo` to respond with.
+        func importImage(
+            request: Hops_V1_ImportImageRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_ImageInfo
+
+        /// Handle the "ListImages" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_ListImagesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_ListImagesReply` to respond with.
+        func listImages(
+            request: Hops_V1_ListImagesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_ListImagesReply
+
+        /// Handle the "InspectImage" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_InspectImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_ImageInfo` to respond with.
+        func inspectImage(
+            request: Hops_V1_InspectImageRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_ImageInfo
+
+        /// Handle the "RemoveImage" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_RemoveImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_RemoveImageReply` to respond with.
+        func removeImage(
+            request: Hops_V1_RemoveImageRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_RemoveImageReply
+
+        /// Handle the "PruneImages" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_PruneImagesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_PruneImagesReply` to respond with.
+        func pruneImages(
+            request: Hops_V1_PruneImagesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_PruneImagesReply
     }
 }
 
@@ -677,6 +969,61 @@ extension Hops_V1_Hops.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.ImportImage.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_ImportImageRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_ImageInfo>(),
+            handler: { request, context in
+                try await self.importImage(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.ListImages.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_ListImagesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_ListImagesReply>(),
+            handler: { request, context in
+                try await self.listImages(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.InspectImage.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_InspectImageRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_ImageInfo>(),
+            handler: { request, context in
+                try await self.inspectImage(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.RemoveImage.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_RemoveImageRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_RemoveImageReply>(),
+            handler: { request, context in
+                try await self.removeImage(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.PruneImages.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_PruneImagesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_PruneImagesReply>(),
+            handler: { request, context in
+                try await self.pruneImages(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -754,6 +1101,61 @@ extension Hops_V1_Hops.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_StatsReply> {
         let response = try await self.stats(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func importImage(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_ImportImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_ImageInfo> {
+        let response = try await self.importImage(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listImages(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_ListImagesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_ListImagesReply> {
+        let response = try await self.listImages(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func inspectImage(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_InspectImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_ImageInfo> {
+        let response = try await self.inspectImage(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func removeImage(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_RemoveImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_RemoveImageReply> {
+        let response = try await self.removeImage(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func pruneImages(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_PruneImagesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_PruneImagesReply> {
+        let response = try await self.pruneImages(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -865,6 +1267,71 @@ extension Hops_V1_Hops.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Hops_V1_StatsReply> {
         return GRPCCore.ServerResponse<Hops_V1_StatsReply>(
             message: try await self.stats(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func importImage(
+        request: GRPCCore.ServerRequest<Hops_V1_ImportImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_ImageInfo> {
+        return GRPCCore.ServerResponse<Hops_V1_ImageInfo>(
+            message: try await self.importImage(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listImages(
+        request: GRPCCore.ServerRequest<Hops_V1_ListImagesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_ListImagesReply> {
+        return GRPCCore.ServerResponse<Hops_V1_ListImagesReply>(
+            message: try await self.listImages(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func inspectImage(
+        request: GRPCCore.ServerRequest<Hops_V1_InspectImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_ImageInfo> {
+        return GRPCCore.ServerResponse<Hops_V1_ImageInfo>(
+            message: try await self.inspectImage(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func removeImage(
+        request: GRPCCore.ServerRequest<Hops_V1_RemoveImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_RemoveImageReply> {
+        return GRPCCore.ServerResponse<Hops_V1_RemoveImageReply>(
+            message: try await self.removeImage(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func pruneImages(
+        request: GRPCCore.ServerRequest<Hops_V1_PruneImagesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_PruneImagesReply> {
+        return GRPCCore.ServerResponse<Hops_V1_PruneImagesReply>(
+            message: try await self.pruneImages(
                 request: request.message,
                 context: context
             ),
@@ -1054,6 +1521,105 @@ extension Hops_V1_Hops {
             deserializer: some GRPCCore.MessageDeserializer<Hops_V1_StatsReply>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_StatsReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ImportImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Images: an OCI layout or docker-save archive in; list, inspect, remove, prune.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ImportImageRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_ImportImageRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_ImageInfo` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func importImage<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_ImportImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_ImportImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_ImageInfo>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ImageInfo>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListImages" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ListImagesRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_ListImagesRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_ListImagesReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listImages<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_ListImagesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_ListImagesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_ListImagesReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ListImagesReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "InspectImage" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_InspectImageRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_InspectImageRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_ImageInfo` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func inspectImage<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_InspectImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_InspectImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_ImageInfo>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ImageInfo>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RemoveImage" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_RemoveImageRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_RemoveImageRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_RemoveImageReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func removeImage<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_RemoveImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_RemoveImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_RemoveImageReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_RemoveImageReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PruneImages" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_PruneImagesRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_PruneImagesRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_PruneImagesReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func pruneImages<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_PruneImagesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_PruneImagesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_PruneImagesReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_PruneImagesReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1332,6 +1898,160 @@ extension Hops_V1_Hops {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ImportImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Images: an OCI layout or docker-save archive in; list, inspect, remove, prune.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ImportImageRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_ImportImageRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_ImageInfo` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func importImage<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_ImportImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_ImportImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_ImageInfo>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ImageInfo>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.ImportImage.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListImages" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ListImagesRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_ListImagesRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_ListImagesReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listImages<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_ListImagesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_ListImagesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_ListImagesReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ListImagesReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.ListImages.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "InspectImage" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_InspectImageRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_InspectImageRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_ImageInfo` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func inspectImage<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_InspectImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_InspectImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_ImageInfo>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ImageInfo>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.InspectImage.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RemoveImage" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_RemoveImageRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_RemoveImageRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_RemoveImageReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func removeImage<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_RemoveImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_RemoveImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_RemoveImageReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_RemoveImageReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.RemoveImage.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "PruneImages" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_PruneImagesRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_PruneImagesRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_PruneImagesReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func pruneImages<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_PruneImagesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_PruneImagesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_PruneImagesReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_PruneImagesReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.PruneImages.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1553,6 +2273,135 @@ extension Hops_V1_Hops.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_StatsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_StatsReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ImportImage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Images: an OCI layout or docker-save archive in; list, inspect, remove, prune.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_ImportImageRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importImage<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_ImportImageRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ImageInfo>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.importImage(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_ImportImageRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_ImageInfo>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListImages" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_ListImagesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listImages<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_ListImagesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ListImagesReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listImages(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_ListImagesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_ListImagesReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "InspectImage" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_InspectImageRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func inspectImage<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_InspectImageRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ImageInfo>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.inspectImage(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_InspectImageRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_ImageInfo>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemoveImage" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_RemoveImageRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removeImage<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_RemoveImageRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_RemoveImageReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.removeImage(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_RemoveImageRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_RemoveImageReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PruneImages" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_PruneImagesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func pruneImages<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_PruneImagesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_PruneImagesReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.pruneImages(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_PruneImagesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_PruneImagesReply>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1809,6 +2658,155 @@ extension Hops_V1_Hops.ClientProtocol {
             metadata: metadata
         )
         return try await self.stats(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ImportImage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Images: an OCI layout or docker-save archive in; list, inspect, remove, prune.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func importImage<Result>(
+        _ message: Hops_V1_ImportImageRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ImageInfo>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_ImportImageRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.importImage(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListImages" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listImages<Result>(
+        _ message: Hops_V1_ListImagesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ListImagesReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_ListImagesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listImages(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "InspectImage" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func inspectImage<Result>(
+        _ message: Hops_V1_InspectImageRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ImageInfo>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_InspectImageRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.inspectImage(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemoveImage" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removeImage<Result>(
+        _ message: Hops_V1_RemoveImageRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_RemoveImageReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_RemoveImageRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.removeImage(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PruneImages" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func pruneImages<Result>(
+        _ message: Hops_V1_PruneImagesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_PruneImagesReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_PruneImagesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.pruneImages(
             request: request,
             options: options,
             onResponse: handleResponse
