@@ -28,11 +28,12 @@ if ! "$python" -c 'import pexpect' 2>/dev/null; then
   fi
 fi
 
-# Tools the image tests build and convert images with.
-for tool in umoci skopeo; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
+# Tools the image tests build, convert and serve images with: umoci, skopeo, a
+# registry (docker-registry) and htpasswd for its basic auth (apache2-utils).
+for pair in umoci:umoci skopeo:skopeo docker-registry:docker-registry htpasswd:apache2-utils; do
+  if ! command -v "${pair%%:*}" >/dev/null 2>&1; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pair#*:}" >/dev/null
   fi
 done
 

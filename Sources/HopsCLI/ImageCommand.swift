@@ -9,7 +9,7 @@ struct ImageCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "image",
     abstract: "Import, list, inspect and remove images.",
-    subcommands: [ImageImport.self, ImageList.self, ImageInspect.self, ImageRemove.self, ImagePrune.self])
+    subcommands: [ImagePull.self, ImageImport.self, ImageList.self, ImageInspect.self, ImageRemove.self, ImagePrune.self])
 }
 
 struct ImageImport: AsyncParsableCommand {
@@ -153,5 +153,47 @@ enum ImageText {
   static func short(_ name: String) -> String {
     for prefix in ["docker.io/library/", "docker.io/"] where name.hasPrefix(prefix) { return String(name.dropFirst(prefix.count)) }
     return name
+  }
+}
+
+struct ImagePull: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "pull", abstract: "Pull an image from an OCI registry (by tag or digest).")
+
+  @Argument(help: "alpine:3.20, ghcr.io/owner/tool@sha256:…, localhost:5000/x:tag")
+  var reference: String
+
+  @Flag(name: .customLong("insecure-registry"), help: "Plain HTTP, for a registry on localhost (also HOPS_INSECURE_REGISTRIES on the daemon).")
+  var insecure = false
+
+  @OptionGroup var daemon: DaemonOptions
+
+  func run() async throws {
+    try await reportingErrors {
+      let connection = try daemon.connect()
+      let info = try await ImagePull.pull(reference, insecure: insecure, on: connection)
+      print("pulled \(info.names.map(ImageText.short).joined(separator: ", ")) \(info.digest)")
+    }
+  }
+
+  /// Streams the daemon's progress lines to stderr; returns the image.
+  static func pull(_ reference: String, insecure: Bool, on connection: DaemonConnection) async throws -> Hops_V1_ImageInfo {
+    let request = Hops_V1_PullImageRequest.with {
+      $0.reference = reference
+      $0.insecure = insecure
+    }
+    return try await connection.withClient { client in
+      try await client.pullImage(request, options: DaemonConnection.callOptions) { response in
+        var image: Hops_V1_ImageInfo?
+        for try await message in response.messages {
+          switch message.kind {
+          case .message(let line): Console.error("  " + line)
+          case .image(let info): image = info
+          case nil: continue
+          }
+        }
+        guard let image else { throw HopsError.failed("the pull ended without an image") }
+        return image
+      }
+    }
   }
 }

@@ -36,8 +36,11 @@ struct Run: AsyncParsableCommand {
   @Option(help: "Root filesystem to use (see 'hops rootfs list').")
   var rootfs: String?
 
-  @Option(help: "Image to run (see 'hops image ls'); without a command, its entrypoint and cmd.")
+  @Option(help: "Image to run (see 'hops image ls'; pulled first if missing); without a command, its entrypoint and cmd.")
   var image: String?
+
+  @Flag(name: .customLong("insecure-registry"), help: "Pull over plain HTTP (a registry on localhost).")
+  var insecureRegistry = false
 
   @Option(help: "Network mode: disabled, loopback, outbound, full.")
   var network: String?
@@ -107,6 +110,7 @@ struct Run: AsyncParsableCommand {
       let mode = try stdioMode()
       if verbose { describe(policy, profile: profile) }
       let connection = try daemon.connect()
+      if let image { try await pullIfMissing(image, on: connection) }
       var request = Hops_V1_RunRequest(policy: policy, command: command, profile: profile.name)
       if mode == .terminal {
         let size = HopsOS.Terminal.size(of: 0) ?? HopsOS.Terminal.size(of: 1) ?? HopsOS.Terminal.Size(rows: 24, columns: 80)
@@ -118,6 +122,23 @@ struct Run: AsyncParsableCommand {
       return try await RunClient(request: request, verbose: verbose, mode: mode).run(on: connection)
     }
     throw ExitCode(exitCode)
+  }
+
+  /// `--image` names an image not in the store yet: pull it first, as Docker does.
+  func pullIfMissing(_ image: String, on connection: DaemonConnection) async throws {
+    let known = try await connection.withClient { client in
+      try await client.listImages(Hops_V1_ListImagesRequest(), options: DaemonConnection.callOptions)
+    }
+    // A rootfs name, or any name or digest the store already has, needs no pull.
+    if known.images.contains(where: { $0.kind == "rootfs" && $0.names.contains(image) }) { return }
+    do {
+      _ = try await connection.withClient { client in
+        try await client.inspectImage(.with { $0.reference = image }, options: DaemonConnection.callOptions)
+      }
+    } catch let error as RPCError where error.code == .notFound {
+      Console.error("hops: \(image) is not here yet; pulling it")
+      _ = try await ImagePull.pull(image, insecure: insecureRegistry, on: connection)
+    }
   }
 
   /// How stdin and stdout meet the sandbox. From a terminal (stdin and stdout

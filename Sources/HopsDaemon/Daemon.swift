@@ -69,8 +69,15 @@ final class Daemon: Sendable {
     }
     defer { signalSources.forEach { $0.cancel() } }
 
+    // When the server stops, the group must end at once: the error below cancels
+    // the other tasks (the shutdown listener and its grace timer).
+    struct ServerStopped: Error {}
+    do {
     try await withThrowingDiscardingTaskGroup { group in
-      group.addTask { try await server.serve() }
+      group.addTask {
+        try await server.serve()
+        throw ServerStopped()
+      }
       guard try await server.listeningAddress != nil else { return }
       chmod(home.socketPath, 0o600)
       logger.info("hopsd listening", metadata: ["socket": "\(home.socketPath)", "pid": "\(getpid())", "version": "\(HopsVersion.current)"])
@@ -84,10 +91,18 @@ final class Daemon: Sendable {
           // clean "not running" rather than a hang.
           unlink(self.home.socketPath)
           server.beginGracefulShutdown()
-          break
+          // A call that never ends (a stuck download, say) must not keep the
+          // daemon alive: after a grace period, clean up and leave anyway.
+          try? await Task.sleep(for: .seconds(15))
+          if Task.isCancelled { return }
+          logger.warning("calls still open after 15 s; stopping anyway")
+          launcher.teardownNetwork()
+          unlink(self.home.pidFile)
+          exit(0)
         }
       }
     }
+    } catch is ServerStopped {}
     unlink(home.socketPath)
     launcher.teardownNetwork()
     logger.info("hopsd stopped")

@@ -77,3 +77,29 @@ extension Hops_V1_ImageInfo {
     }
   }
 }
+
+extension HopsService {
+  func pullImage(
+    request: Hops_V1_PullImageRequest, response: RPCWriter<Hops_V1_PullProgress>, context: ServerContext
+  ) async throws {
+    try await mappingErrors {
+      let client = RegistryClient(store: images, insecure: request.insecure)
+      let (lines, sink) = AsyncStream<String>.makeStream()
+      async let record = client.pull(request.reference) { sink.yield($0) }
+      // Progress goes out as it comes; the pull's own task finishes the stream.
+      let forward = Task {
+        for await line in lines { try? await response.write(.with { $0.message = line }) }
+      }
+      let pulled: ImageRecord
+      do { pulled = try await record } catch {
+        sink.finish()
+        await forward.value
+        throw error
+      }
+      sink.finish()
+      await forward.value
+      logger.info("pulled image", metadata: ["names": "\(pulled.names)", "digest": "\(pulled.digest)"])
+      try await response.write(.with { $0.image = .init(pulled) })
+    }
+  }
+}

@@ -23,7 +23,8 @@ class Hops:
         self.home = home
         # The daemon treats this file as the host's resolv.conf when it exists,
         # so network tests can point sandboxes at their own DNS server.
-        self.env = dict(os.environ, HOPS_HOME=str(home), HOPS_RESOLV_CONF=str(home / "test-resolv.conf"))
+        self.env = dict(os.environ, HOPS_HOME=str(home), HOPS_RESOLV_CONF=str(home / "test-resolv.conf"),
+                        DOCKER_CONFIG=str(home / "docker"))
         self.env.pop("HOPS_DAEMON", None)
         self.env.pop("HOPS_INIT", None)
 

@@ -234,7 +234,11 @@ def test_rm_and_prune_free_space(hops, tmp_path):
 
 
 def test_unknown_image_is_a_clear_error(hops):
-    r = hops("run", "--image", "nosuch/image:1", "--", "/bin/true")
+    # A registry address on loopback where nothing listens: the pull fails at once
+    # (tests never reach out to a real registry).
+    r = hops("run", "--insecure-registry", "--image", "127.0.0.1:1/nosuch/image:1", "--", "/bin/true")
+    assert r.returncode == 125 and b"cannot reach the registry" in r.stderr
+    r = hops("run", "--rootfs", "nosuch", "--", "/bin/true")
     assert r.returncode == 125 and b"no rootfs or image named" in r.stderr
     r = hops("image", "inspect", "nosuch:1")
     assert r.returncode == 125 and b"no image named" in r.stderr

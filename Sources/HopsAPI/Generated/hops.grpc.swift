@@ -141,6 +141,19 @@ public enum Hops_V1_Hops: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "PullImage" metadata.
+        public enum PullImage: Sendable {
+            /// Request type for "PullImage".
+            public typealias Input = Hops_V1_PullImageRequest
+            /// Response type for "PullImage".
+            public typealias Output = Hops_V1_PullProgress
+            /// Descriptor for "PullImage".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "PullImage",
+                type: .serverStreaming
+            )
+        }
         /// Namespace for "ListImages" metadata.
         public enum ListImages: Sendable {
             /// Request type for "ListImages".
@@ -204,6 +217,7 @@ public enum Hops_V1_Hops: Sendable {
             RemoveRootfs.descriptor,
             Stats.descriptor,
             ImportImage.descriptor,
+            PullImage.descriptor,
             ListImages.descriptor,
             InspectImage.descriptor,
             RemoveImage.descriptor,
@@ -385,6 +399,24 @@ extension Hops_V1_Hops {
             request: GRPCCore.StreamingServerRequest<Hops_V1_ImportImageRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_ImageInfo>
+
+        /// Handle the "PullImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Pulls from an OCI distribution registry; progress lines, then the image.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_PullImageRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_PullProgress` messages.
+        func pullImage(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_PullImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_PullProgress>
 
         /// Handle the "ListImages" method.
         ///
@@ -603,6 +635,24 @@ extension Hops_V1_Hops {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Hops_V1_ImageInfo>
 
+        /// Handle the "PullImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Pulls from an OCI distribution registry; progress lines, then the image.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_PullImageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_PullProgress` messages.
+        func pullImage(
+            request: GRPCCore.ServerRequest<Hops_V1_PullImageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_PullProgress>
+
         /// Handle the "ListImages" method.
         ///
         /// - Parameters:
@@ -819,6 +869,25 @@ extension Hops_V1_Hops {
             context: GRPCCore.ServerContext
         ) async throws -> Hops_V1_ImageInfo
 
+        /// Handle the "PullImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Pulls from an OCI distribution registry; progress lines, then the image.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_PullImageRequest` message.
+        ///   - response: A response stream of `Hops_V1_PullProgress` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func pullImage(
+            request: Hops_V1_PullImageRequest,
+            response: GRPCCore.RPCWriter<Hops_V1_PullProgress>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
         /// Handle the "ListImages" method.
         ///
         /// - Parameters:
@@ -981,6 +1050,17 @@ extension Hops_V1_Hops.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.PullImage.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_PullImageRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_PullProgress>(),
+            handler: { request, context in
+                try await self.pullImage(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Hops_V1_Hops.Method.ListImages.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_ListImagesRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_ListImagesReply>(),
@@ -1116,6 +1196,17 @@ extension Hops_V1_Hops.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func pullImage(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_PullImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_PullProgress> {
+        let response = try await self.pullImage(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 
     public func listImages(
@@ -1284,6 +1375,23 @@ extension Hops_V1_Hops.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func pullImage(
+        request: GRPCCore.ServerRequest<Hops_V1_PullImageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_PullProgress> {
+        return GRPCCore.StreamingServerResponse<Hops_V1_PullProgress>(
+            metadata: [:],
+            producer: { writer in
+                try await self.pullImage(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 
@@ -1544,6 +1652,29 @@ extension Hops_V1_Hops {
             deserializer: some GRPCCore.MessageDeserializer<Hops_V1_ImageInfo>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ImageInfo>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PullImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Pulls from an OCI distribution registry; progress lines, then the image.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_PullImageRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_PullImageRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_PullProgress` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func pullImage<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_PullImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_PullImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_PullProgress>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_PullProgress>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListImages" method.
@@ -1933,6 +2064,38 @@ extension Hops_V1_Hops {
             )
         }
 
+        /// Call the "PullImage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Pulls from an OCI distribution registry; progress lines, then the image.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_PullImageRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_PullImageRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_PullProgress` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func pullImage<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_PullImageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_PullImageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_PullProgress>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_PullProgress>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.PullImage.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ListImages" method.
         ///
         /// - Parameters:
@@ -2302,6 +2465,33 @@ extension Hops_V1_Hops.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_ImportImageRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_ImageInfo>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PullImage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Pulls from an OCI distribution registry; progress lines, then the image.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_PullImageRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func pullImage<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_PullImageRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_PullProgress>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.pullImage(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_PullImageRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_PullProgress>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2691,6 +2881,37 @@ extension Hops_V1_Hops.ClientProtocol {
             metadata: metadata
         )
         return try await self.importImage(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PullImage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Pulls from an OCI distribution registry; progress lines, then the image.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func pullImage<Result>(
+        _ message: Hops_V1_PullImageRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_PullProgress>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_PullImageRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.pullImage(
             request: request,
             options: options,
             onResponse: handleResponse
