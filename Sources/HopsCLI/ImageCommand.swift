@@ -65,10 +65,7 @@ struct ImageList: AsyncParsableCommand {
           ])
         }
       }
-      let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-      for row in rows {
-        print(row.enumerated().map { $0.offset == row.count - 1 ? $0.element : $0.element.padded(widths[$0.offset]) }.joined(separator: "  "))
-      }
+      print(TableText.render(rows))
     }
   }
 }

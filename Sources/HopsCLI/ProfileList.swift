@@ -15,13 +15,6 @@ struct ProfileList: AsyncParsableCommand {
       let description = listing.profile?.description ?? "INVALID: see 'hops profile validate \(listing.origin.description)'"
       return [listing.name, description, origin]
     }
-    let widths = (0..<2).map { column in ([["NAME", "DESCRIPTION"]] + rows).map { $0[column].count }.max() ?? 0 }
-    for row in [["NAME", "DESCRIPTION", "FROM"]] + rows {
-      print(row[0].padded(widths[0]) + "  " + row[1].padded(widths[1]) + "  " + row[2])
-    }
+    print(TableText.render([["NAME", "DESCRIPTION", "FROM"]] + rows))
   }
-}
-
-extension String {
-  func padded(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
 }

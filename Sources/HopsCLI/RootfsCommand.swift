@@ -69,13 +69,7 @@ struct RootfsList: AsyncParsableCommand {
         + reply.rootfs.map {
           [$0.name, Self.formatSize($0.sizeBytes), Date(timeIntervalSince1970: $0.createdAt).formatted(.iso8601), $0.source]
         }
-      let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
-      for row in rows {
-        let cells = row.enumerated().map { $1 + String(repeating: " ", count: widths[$0] - $1.count) }
-        var line = cells.joined(separator: "  ")
-        while line.hasSuffix(" ") { line.removeLast() }
-        print(line)
-      }
+      print(TableText.render(rows))
     }
   }
 

@@ -31,7 +31,12 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
     }
     var parts = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
     var registry = defaultRegistry
-    if parts.count > 1, parts[0].contains(".") || parts[0].contains(":") || parts[0] == "localhost" {
+    // A first part is a registry host when it looks like one: a dot, a numeric
+    // port, or localhost.
+    let first = parts[0]
+    let port = first.split(separator: ":", maxSplits: 1).dropFirst().first
+    let looksLikeHost = first.contains(".") || first == "localhost" || port.map { !$0.isEmpty && $0.allSatisfy(\.isNumber) } == true
+    if parts.count > 1, looksLikeHost, port == nil || port!.allSatisfy(\.isNumber) {
       registry = parts.removeFirst()
     }
     if registry == defaultRegistry && parts.count == 1 { parts.insert("library", at: 0) }

@@ -166,10 +166,15 @@ public final class ImageStore: Sendable {
 
   // MARK: - Blobs and layers
 
-  /// Moves a verified file into the blob store under its digest.
+  /// Moves a verified file into the blob store under its digest (the file is
+  /// gone afterwards either way).
   func storeBlob(from path: String, digest: String) throws {
     let target = blobPath(digest)
-    if FileManager.default.fileExists(atPath: target) { return }
+    if FileManager.default.fileExists(atPath: target) {
+      // Same digest, same content: keep the one in the store, drop this copy.
+      unlink(path)
+      return
+    }
     guard rename(path, target) == 0 || errno == EEXIST else {
       throw HopsError.failed("cannot store blob \(digest): \(errnoString(errno))")
     }

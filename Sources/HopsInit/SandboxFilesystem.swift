@@ -34,8 +34,10 @@ struct SandboxFilesystem {
   func build() throws(SyscallError) {
     let root = plan.rootfsMount
     try Mounts.makePrivate("/")
+    // nosuid: setuid bits in a rootfs or image layer never grant anything here
+    // (no_new_privs already makes them inert; this is the second lock).
     try Mounts.mount(
-      source: "overlay", target: root, type: "overlay", flags: [.noDev],
+      source: "overlay", target: root, type: "overlay", flags: [.noDev, .noSuid],
       data: "lowerdir=\(plan.lowerDir),upperdir=\(plan.upperDir),workdir=\(plan.workDir)")
 
     try mountProc(root)

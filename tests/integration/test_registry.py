@@ -168,3 +168,62 @@ def test_basic_auth_with_docker_config_credentials(hops, registry):
 def test_unknown_tag_is_a_clear_error(hops, registry):
     r = hops("image", "pull", "--insecure-registry", f"{registry['open']}/hops/app:nosuchtag")
     assert r.returncode == 125 and b"404" in r.stderr
+
+
+def test_an_interrupted_download_is_retried(hops, registry):
+    """A proxy in front of the registry cuts every blob's first download in half."""
+    import http.server
+    import threading
+    import urllib.request
+
+    upstream = registry["open"]
+    cut = set()
+
+    class Flaky(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            request = urllib.request.Request(f"http://{upstream}{self.path}", headers={
+                k: v for k, v in self.headers.items() if k.lower() in ("accept", "authorization")})
+            try:
+                response = urllib.request.urlopen(request)
+                status, headers, body = response.status, response.headers, response.read()
+            except urllib.error.HTTPError as error:
+                status, headers, body = error.code, error.headers, error.read()
+            self.send_response(status)
+            for key in ("Content-Type", "Docker-Content-Digest", "WWW-Authenticate"):
+                if headers.get(key):
+                    self.send_header(key, headers[key])
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if "/blobs/" in self.path and self.path not in cut:
+                cut.add(self.path)
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.connection.shutdown(2)
+                return
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    # An image of its own (a fresh layer), so no blob of it is in the store yet.
+    work = registry["work"]
+    layout = work / "flaky-layout"
+    sh("skopeo", "copy", "--quiet", f"oci:{registry['layout']}:v1", f"oci:{layout}:v1")
+    sh("umoci", "unpack", "--rootless", "--image", f"{layout}:v1", str(work / "flaky-bundle"))
+    (work / "flaky-bundle" / "rootfs" / "etc" / "unique").write_bytes(os.urandom(4096))
+    sh("umoci", "repack", "--image", f"{layout}:v1", str(work / "flaky-bundle"))
+    try:
+        push(registry, f"{upstream}/hops/flaky:v1", source=f"oci:{layout}:v1")
+        proxy = f"127.0.0.1:{server.server_address[1]}"
+        r = hops("image", "pull", "--insecure-registry", f"{proxy}/hops/flaky:v1")
+        assert r.returncode == 0, r.stderr
+        assert cut, "the proxy should have cut downloads"
+        assert hops("run", "--image", f"{proxy}/hops/flaky:v1").stdout == b"pulled\n"
+        # Nothing half-downloaded stays behind.
+        leftovers = [p.name for p in (hops.home / "images").iterdir() if p.name.startswith(".")]
+        assert leftovers == []
+    finally:
+        server.shutdown()
