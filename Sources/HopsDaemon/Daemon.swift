@@ -48,7 +48,7 @@ final class Daemon: Sendable {
     let shutdownRequested = AsyncStream<Void>.makeStream()
 
     let service = HopsService(
-      home: home, setup: setup, launcher: launcher, registry: registry,
+      home: home, setup: setup, launcher: launcher, registry: registry, images: ImageStore(home: home),
       startedAt: Date().timeIntervalSince1970, cgroups: cgroups, logger: logger,
       requestShutdown: { shutdownRequested.continuation.yield() })
     let server = GRPCServer(

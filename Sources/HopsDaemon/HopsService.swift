@@ -15,6 +15,9 @@ struct HopsService: Hops_V1_Hops.SimpleServiceProtocol {
   let setup: HomeSetup
   let launcher: SandboxLauncher
   let registry: SandboxRegistry
+  /// One store for every call: its lock is what keeps concurrent imports and
+  /// pulls from writing the index over each other.
+  let images: ImageStore
   let startedAt: Double
   let cgroups: CgroupHierarchy?
   let logger: Logger

@@ -7,8 +7,6 @@ import HopsOS
 
 /// The image calls of the service: thin adapters over the image store.
 extension HopsService {
-  var images: ImageStore { ImageStore(home: home) }
-
   func importImage(request: Hops_V1_ImportImageRequest, context: ServerContext) async throws -> Hops_V1_ImageInfo {
     try await mappingErrors {
       guard request.path.hasPrefix("/") else { throw HopsError.invalid("'\(request.path)' must be an absolute path") }

@@ -70,7 +70,7 @@ public final class ImageStore: Sendable {
   private func saveIndex(_ records: [ImageRecord]) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let temporary = indexPath + ".tmp-\(getpid())"
+    let temporary = indexPath + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     try encoder.encode(records).write(to: URL(fileURLWithPath: temporary))
     guard rename(temporary, indexPath) == 0 else { throw HopsError.failed("cannot write \(indexPath): \(errnoString(errno))") }
   }

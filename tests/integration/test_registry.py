@@ -227,3 +227,22 @@ def test_an_interrupted_download_is_retried(hops, registry):
         assert leftovers == []
     finally:
         server.shutdown()
+
+
+def test_concurrent_pulls_of_the_same_image_do_not_corrupt_each_other(hops, registry):
+    work = registry["work"]
+    layout = work / "twin-layout"
+    sh("skopeo", "copy", "--quiet", f"oci:{registry['layout']}:v1", f"oci:{layout}:v1")
+    sh("umoci", "unpack", "--rootless", "--image", f"{layout}:v1", str(work / "twin-bundle"))
+    (work / "twin-bundle" / "rootfs" / "etc" / "twin").write_bytes(os.urandom(1 << 20))
+    sh("umoci", "repack", "--image", f"{layout}:v1", str(work / "twin-bundle"))
+    target = f"{registry['open']}/hops/twin:v1"
+    push(registry, target, source=f"oci:{layout}:v1")
+    pulls = [hops.popen("image", "pull", "--insecure-registry", target) for _ in range(3)]
+    for p in pulls:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    r = hops("run", "--image", target)
+    assert r.stdout == b"pulled\n"
+    layers = hops.home / "images" / "layers"
+    assert [p.name for p in layers.iterdir() if p.name.startswith(".")] == []
