@@ -36,8 +36,12 @@ struct RunClient {
     } else {
       sender.yield(.with { $0.stdinEof = true })
     }
-    var signalSources = Self.forwardSignals(into: sender)
-    if mode == .terminal { signalSources.append(Self.followWindowSize(into: sender)) }
+    // Signals and window sizes travel on their own calls (Control), never behind
+    // stdin that the command is not reading.
+    let (controls, controlSender) = AsyncStream<Hops_V1_ControlRequest>.makeStream()
+    var signalSources = Self.forwardSignals(into: controlSender)
+    if mode == .terminal { signalSources.append(Self.followWindowSize(into: controlSender)) }
+    defer { controlSender.finish() }
     defer {
       signalSources.forEach { $0.cancel() }
       sender.finish()
@@ -47,9 +51,19 @@ struct RunClient {
     }
     let verbose = self.verbose
     let home = connection.home
+    let terminal = rawMode
     do {
       return try await connection.withClient { client in
-        try await client.run(
+        let sandboxID = SandboxIDBox()
+        let controlTask = Task {
+          for await var control in controls {
+            guard let id = await sandboxID.value() else { continue }
+            control.sandboxID = id
+            _ = try? await client.control(control, options: DaemonConnection.callOptions)
+          }
+        }
+        defer { controlTask.cancel() }
+        return try await client.run(
           request: StreamingClientRequest(of: Hops_V1_RunInput.self) { writer in
             for await message in outgoing { try await writer.write(message) }
           },
@@ -64,10 +78,13 @@ struct RunClient {
               var bytes = Array(data)
               Console.write(2, &bytes)
             case .started(let started):
+              await sandboxID.set(started.sandboxID)
               if verbose {
                 Console.error("  Sandbox: \(started.sandboxID)" + (started.address.isEmpty ? "" : " (address \(started.address))"))
               }
             case .exit(let exit):
+              // Raw mode has output processing off: lines would staircase.
+              terminal?.restore()
               if !exit.message.isEmpty { Console.error("hops: \(exit.message)") }
               if verbose { Console.error("hops: " + UsageText.summary(exit.usage)) }
               if !exit.keptPath.isEmpty {
@@ -94,7 +111,7 @@ struct RunClient {
   }
 
   /// SIGWINCH: the new size goes to the sandbox's terminal.
-  static func followWindowSize(into sender: AsyncStream<Hops_V1_RunInput>.Continuation) -> any DispatchSourceSignal {
+  static func followWindowSize(into sender: AsyncStream<Hops_V1_ControlRequest>.Continuation) -> any DispatchSourceSignal {
     signal(SIGWINCH, SIG_IGN)
     let source = DispatchSource.makeSignalSource(signal: SIGWINCH)
     source.setEventHandler {
@@ -110,7 +127,7 @@ struct RunClient {
     return source
   }
 
-  static func forwardSignals(into sender: AsyncStream<Hops_V1_RunInput>.Continuation) -> [any DispatchSourceSignal] {
+  static func forwardSignals(into sender: AsyncStream<Hops_V1_ControlRequest>.Continuation) -> [any DispatchSourceSignal] {
     forwardedSignals.map { number in
       signal(number, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: number)
@@ -171,5 +188,23 @@ enum TerminalRestore {
       registered = true
       atexit { TerminalRestore.armed?.restore() }
     }
+  }
+}
+
+/// The sandbox's id, known once the daemon says it started; control calls that
+/// come earlier wait for it.
+actor SandboxIDBox {
+  private var id: String?
+  private var waiting: [CheckedContinuation<String?, Never>] = []
+
+  func set(_ value: String) {
+    id = value
+    waiting.forEach { $0.resume(returning: value) }
+    waiting = []
+  }
+
+  func value() async -> String? {
+    if let id { return id }
+    return await withCheckedContinuation { waiting.append($0) }
   }
 }

@@ -33,6 +33,19 @@ struct HopsService: Hops_V1_Hops.SimpleServiceProtocol {
       .serve(request: request, response: response)
   }
 
+  func control(request: Hops_V1_ControlRequest, context: ServerContext) async throws -> Hops_V1_ControlReply {
+    guard let sandbox = registry.find(request.sandboxID) else {
+      throw RPCError(code: .notFound, message: "no running sandbox \(request.sandboxID)")
+    }
+    switch request.kind {
+    case .signal(let number): sandbox.signal(number)
+    case .resize(let size):
+      sandbox.resize(Terminal.Size(rows: UInt16(clamping: size.rows), columns: UInt16(clamping: size.columns)))
+    case nil: break
+    }
+    return .init()
+  }
+
   func status(request: Hops_V1_StatusRequest, context: ServerContext) async throws -> Hops_V1_StatusReply {
     let now = Date().timeIntervalSince1970
     return .with {

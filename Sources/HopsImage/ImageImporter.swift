@@ -94,8 +94,7 @@ public struct ImageImporter: Sendable {
     guard digest.hasPrefix("sha256:"), digest.count == 71, digest.dropFirst(7).allSatisfy({ $0.isHexDigit }) else {
       throw HopsError.invalid("unsupported or malformed digest '\(digest)'")
     }
-    let path = root + "/blobs/sha256/" + digest.dropFirst(7)
-    guard FileManager.default.fileExists(atPath: path) else { throw HopsError.invalid("blob \(digest) is missing from the archive") }
+    let path = try Self.regularFile(root + "/blobs/sha256/" + digest.dropFirst(7))
     let actual = "sha256:" + (try SHA256Hasher.file(path))
     guard actual == digest else { throw HopsError.invalid("blob \(digest) is corrupt: its content hashes to \(actual)") }
     return path
@@ -109,7 +108,7 @@ public struct ImageImporter: Sendable {
       var RepoTags: [String]?
       var Layers: [String]
     }
-    let data = try Data(contentsOf: URL(fileURLWithPath: root + "/manifest.json"))
+    let data = try Data(contentsOf: URL(fileURLWithPath: try Self.regularFile(root + "/manifest.json")))
     guard let entry = try JSONDecoder().decode([Entry].self, from: data).first else {
       throw HopsError.invalid("\(source): manifest.json lists no image")
     }
@@ -159,7 +158,18 @@ public struct ImageImporter: Sendable {
     guard !relative.hasPrefix("/"), !parts.contains(".."), !parts.isEmpty else {
       throw HopsError.invalid("archive path '\(relative)' points outside the archive")
     }
-    return root + "/" + relative
+    return try Self.regularFile(root + "/" + relative)
+  }
+
+  /// Every file read from an archive must be a plain file: a symlink there
+  /// (to /dev/zero, say) would make us read something the archive does not hold.
+  static func regularFile(_ path: String) throws -> String {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { throw HopsError.invalid("\(path.split(separator: "/").last ?? "") is missing from the archive") }
+    guard info.st_mode & S_IFMT == S_IFREG else {
+      throw HopsError.invalid("\(path.split(separator: "/").last ?? "") in the archive is not a regular file")
+    }
+    return path
   }
 
   private func record(
@@ -177,7 +187,7 @@ public struct ImageImporter: Sendable {
   }
 
   private func decode(_ path: String, what: String) throws -> ManifestJSON {
-    guard let data = FileManager.default.contents(atPath: path) else { throw HopsError.invalid("\(what) is missing") }
+    guard let data = FileManager.default.contents(atPath: try Self.regularFile(path)) else { throw HopsError.invalid("\(what) is missing") }
     do { return try JSONDecoder().decode(ManifestJSON.self, from: data) } catch {
       throw HopsError.invalid("\(what) is not valid JSON: \(error)")
     }

@@ -138,12 +138,13 @@ public final class ImageStore: Sendable {
       let blobs = (try? FileManager.default.contentsOfDirectory(atPath: blobsDir)) ?? []
       let layerBlobs = Set(records.flatMap { self.layerBlobDigests(of: $0) })
       var freed: UInt64 = 0
-      for blob in blobs where !keepBlobs.contains(blob) && !layerBlobs.contains(blob) {
+      // Dot-names are imports and pulls in progress: never theirs to prune.
+      for blob in blobs where !blob.hasPrefix(".") && !keepBlobs.contains(blob) && !layerBlobs.contains(blob) {
         freed += Self.size(of: blobsDir + "/" + blob)
         unlink(blobsDir + "/" + blob)
       }
       let layers = (try? FileManager.default.contentsOfDirectory(atPath: layersDir)) ?? []
-      for layer in layers where !keepLayers.contains(layer) {
+      for layer in layers where !layer.hasPrefix(".") && !keepLayers.contains(layer) {
         freed += RootfsStore.diskUsage(layersDir + "/" + layer)
         try? FileManager.default.removeItem(atPath: layersDir + "/" + layer)
       }

@@ -55,6 +55,7 @@ public final class RegistryClient: @unchecked Sendable {
         let offered = candidates.compactMap { $0.platform.map { "\($0.os ?? "?")/\($0.architecture ?? "?")" } }
         throw HopsError.invalid("\(reference) has no image for \(platform.os)/\(platform.architecture)", hint: "it offers: \(offered.joined(separator: ", "))")
       }
+      guard Self.isDigest(chosen.digest) else { throw HopsError.invalid("\(reference): the index names a malformed digest") }
       progress("platform \(platform.os)/\(platform.architecture): \(chosen.digest)")
       (manifestData, mediaType) = try await fetchManifest(base + "/manifests/" + chosen.digest, reference: reference)
       manifestDigest = "sha256:" + Self.sha256(manifestData)
@@ -72,13 +73,15 @@ public final class RegistryClient: @unchecked Sendable {
       if let type = layer.mediaType, type.contains("zstd") {
         throw HopsError(.unavailable, "\(reference) has zstd-compressed layers, which this build cannot unpack", hint: "pull a gzip variant of the image")
       }
-      progress("layer \(index + 1)/\(layers.count) \(layer.digest.prefix(19)) \(layer.size.map { Self.formatSize(UInt64($0)) } ?? "")")
+      progress("layer \(index + 1)/\(layers.count) \(layer.digest.prefix(19)) \(layer.size.map { Self.formatSize(UInt64(clamping: $0)) } ?? "")")
       let path = try await fetchBlob(base, layer.digest, reference: reference)
-      let diffID = "sha256:" + (try SHA256Hasher.uncompressed(path))
+      // Hashing and unpacking block: they run on a thread of their own.
+      let store = self.store
+      let diffID = try await offloaded { "sha256:" + (try SHA256Hasher.uncompressed(path)) }
       if index < config.diffIDs.count && config.diffIDs[index] != diffID {
         throw HopsError.invalid("layer \(layer.digest) does not match the config's diff ID \(config.diffIDs[index])")
       }
-      try store.unpackLayer(blob: path, diffID: diffID)
+      try await offloaded { try store.unpackLayer(blob: path, diffID: diffID) }
       size += ImageStore.size(of: path)
       diffIDs.append(diffID)
     }
@@ -97,8 +100,13 @@ public final class RegistryClient: @unchecked Sendable {
 
   // MARK: - HTTP
 
+  static func isDigest(_ text: String) -> Bool {
+    text.hasPrefix("sha256:") && text.count == 71 && text.dropFirst(7).allSatisfy { $0.isHexDigit }
+  }
+
   private func fetchManifest(_ url: String, reference: ImageReference) async throws -> (Data, String) {
-    var request = URLRequest(url: URL(string: url)!)
+    guard let target = URL(string: url) else { throw HopsError.invalid("cannot form a URL from \(url)") }
+    var request = URLRequest(url: target)
     request.setValue(Self.manifestTypes.joined(separator: ", "), forHTTPHeaderField: "Accept")
     let (data, response) = try await send(request, reference: reference)
     guard response.statusCode == 200 else {
@@ -117,7 +125,8 @@ public final class RegistryClient: @unchecked Sendable {
     var lastError: Error = HopsError.failed("no attempt")
     for attempt in 1...3 {
       do {
-        let request = URLRequest(url: URL(string: base + "/blobs/" + digest)!)
+        guard let url = URL(string: base + "/blobs/" + digest) else { throw HopsError.invalid("cannot form a URL for \(digest)") }
+        let request = URLRequest(url: url)
         let (file, response) = try await download(request, reference: reference)
         defer { try? FileManager.default.removeItem(at: file) }
         guard response.statusCode == 200 else {

@@ -89,7 +89,7 @@ public final class TarReader {
         let mode = UInt32(exactly: try Self.number(header, 100, 8))
       else { throw HopsError.invalid("\(file.path): \(path) has an out-of-range owner or mode") }
       let entrySize = attributes["size"].flatMap { Int($0) } ?? size
-      guard entrySize >= 0 else { throw HopsError.invalid("\(file.path): \(path) has a negative size") }
+      guard entrySize >= 0, entrySize < 1 << 56 else { throw HopsError.invalid("\(file.path): \(path) has an impossible size") }
       let mtime = attributes["mtime"].flatMap { Double($0) }.flatMap { $0.isFinite && abs($0) < 1e15 ? Int($0) : nil } ?? headerMTime
       var entry = TarEntry(
         path: path, kind: kind, mode: mode, uid: uid, gid: gid, size: entrySize,

@@ -22,8 +22,8 @@ public struct NetworkAllowance: Sendable, Equatable, CustomStringConvertible {
       port = value
       rest = rest[..<colon]
     }
-    let parts = rest.split(separator: "/", maxSplits: 1)
-    guard let address = IPv4.parse(String(parts[0])) else {
+    let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+    guard let first = parts.first, let address = IPv4.parse(String(first)) else {
       throw HopsError.invalid("invalid address in --allow-net '\(text)'", hint: "IPv4 only: write e.g. 192.168.1.0/24 or 192.168.1.10:8080")
     }
     let prefix = parts.count == 2 ? Int(parts[1]) : 32

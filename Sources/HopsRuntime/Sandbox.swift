@@ -139,6 +139,9 @@ public final class Sandbox: Sendable {
     state.withLock { _ in FD.close(terminalFD) }
     var usage = currentUsage()
     usage.timedOut = timedOut
+    // The network goes before the exit is told: a run started right after this
+    // one ends may publish the same ports.
+    network?.detach()
     continuation.yield(.exit(finish(report: report, status: status, killedBecause: killedBecause, usage: usage)))
     continuation.finish()
     // Every process of the sandbox is gone (its pid namespace died with
@@ -147,7 +150,6 @@ public final class Sandbox: Sendable {
     // its exit, not before. The registry keeps the sandbox until this is done,
     // so a daemon shutdown still waits for it.
     cgroup?.remove()
-    network?.detach()
   }
 
   /// Usage now: the cgroup's counters and the wall time so far.

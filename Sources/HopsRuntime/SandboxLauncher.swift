@@ -162,6 +162,7 @@ public struct SandboxLauncher: Sendable {
         // hops-init sends the terminal's master, or (if it failed first) its report.
         if let (frame, fd) = try DescriptorPassing.receive(control.0) {
           terminalFD = fd
+          if fd >= 0 { opened.append(fd) }
           let report = try? JSONDecoder().decode(InitReport.self, from: Data(frame))
           if report != .terminal { pendingReport = report }
           if fd >= 0 { try FD.setNonBlocking(fd) }

@@ -23,6 +23,8 @@ public final class SandboxRegistry: Sendable {
     }
   }
 
+  public func find(_ id: String) -> Sandbox? { state.withLock { $0.active[id] } }
+
   /// The running sandboxes, oldest first.
   public var all: [Sandbox] { state.withLock { Array($0.active.values) }.sorted { $0.startedAt < $1.startedAt } }
 

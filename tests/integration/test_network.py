@@ -220,6 +220,8 @@ def test_published_port_is_reachable_from_the_host_and_outside(hops, world):
         finally:
             p.kill()
             p.wait()
+            # The next round publishes the same port: this sandbox must be gone.
+            assert wait_until(lambda: hops.sandboxes() == [])
 
 
 def test_publishing_needs_full_and_a_free_port(hops, world):
@@ -275,3 +277,17 @@ def test_rules_and_links_go_with_the_sandbox_and_the_daemon(hops, world):
     hops("system", "stop", check=True)
     assert "hops" not in sh("ip", "-o", "link").stdout
     assert "hops" not in sh("nft", "list", "tables").stdout
+
+
+def test_a_published_port_belongs_to_one_sandbox(hops, world):
+    first = hops.popen("run", "--network", "full", "-p", "18090:80", "--", "/bin/sh", "-c", GUARD + "echo up; exec sleep 30")
+    try:
+        assert read_line(first.stdout) == b"up\n"
+        r = hops("run", "--network", "full", "-p", "18090:81", "--", "/bin/true")
+        assert r.returncode == 125 and b"18090/tcp is already published" in r.stderr
+        # The refused run took nothing away from the first one.
+        assert "18090" in sh("nft", "list", "ruleset").stdout
+    finally:
+        first.kill()
+        first.wait()
+    assert wait_until(lambda: "18090" not in sh("nft", "list", "ruleset").stdout)

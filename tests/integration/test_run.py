@@ -194,3 +194,26 @@ def hops_binary():
     from conftest import BIN
 
     return str(BIN / "hops")
+
+
+def test_ctrl_c_reaches_a_command_that_does_not_read_its_stdin(hops):
+    """Signals do not queue behind stdin the command never reads."""
+    p = hops.popen("run", "--", "/bin/sh", "-c", "echo ready; exec sleep 100", stdin=subprocess.PIPE)
+    try:
+        assert read_line(p.stdout) == b"ready\n"
+        import threading
+
+        def flood():
+            try:
+                for _ in range(64):
+                    p.stdin.write(b"x" * (1 << 20))
+            except (BrokenPipeError, OSError):
+                pass
+
+        threading.Thread(target=flood, daemon=True).start()
+        time.sleep(1)
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=30) == 130
+    finally:
+        p.kill()
+        p.wait()

@@ -37,6 +37,19 @@ public enum Hops_V1_Hops: Sendable {
                 type: .bidirectionalStreaming
             )
         }
+        /// Namespace for "Control" metadata.
+        public enum Control: Sendable {
+            /// Request type for "Control".
+            public typealias Input = Hops_V1_ControlRequest
+            /// Response type for "Control".
+            public typealias Output = Hops_V1_ControlReply
+            /// Descriptor for "Control".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "Control",
+                type: .unary
+            )
+        }
         /// Namespace for "Status" metadata.
         public enum Status: Sendable {
             /// Request type for "Status".
@@ -209,6 +222,7 @@ public enum Hops_V1_Hops: Sendable {
         /// Descriptors for all methods in the "hops.v1.Hops" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Run.descriptor,
+            Control.descriptor,
             Status.descriptor,
             Shutdown.descriptor,
             Setup.descriptor,
@@ -267,6 +281,25 @@ extension Hops_V1_Hops {
             request: GRPCCore.StreamingServerRequest<Hops_V1_RunInput>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_RunOutput>
+
+        /// Handle the "Control" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signal or a window size for a running sandbox, outside its Run stream, so
+        /// > it never waits behind stdin the command does not read.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_ControlRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_ControlReply` messages.
+        func control(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_ControlRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_ControlReply>
 
         /// Handle the "Status" method.
         ///
@@ -503,6 +536,25 @@ extension Hops_V1_Hops {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_RunOutput>
 
+        /// Handle the "Control" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signal or a window size for a running sandbox, outside its Run stream, so
+        /// > it never waits behind stdin the command does not read.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ControlRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_ControlReply` message.
+        func control(
+            request: GRPCCore.ServerRequest<Hops_V1_ControlRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_ControlReply>
+
         /// Handle the "Status" method.
         ///
         /// > Source IDL Documentation:
@@ -737,6 +789,25 @@ extension Hops_V1_Hops {
             context: GRPCCore.ServerContext
         ) async throws
 
+        /// Handle the "Control" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signal or a window size for a running sandbox, outside its Run stream, so
+        /// > it never waits behind stdin the command does not read.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_ControlRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_ControlReply` to respond with.
+        func control(
+            request: Hops_V1_ControlRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_ControlReply
+
         /// Handle the "Status" method.
         ///
         /// > Source IDL Documentation:
@@ -962,6 +1033,17 @@ extension Hops_V1_Hops.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.Control.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_ControlRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_ControlReply>(),
+            handler: { request, context in
+                try await self.control(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Hops_V1_Hops.Method.Status.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_StatusRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_StatusReply>(),
@@ -1110,6 +1192,17 @@ extension Hops_V1_Hops.StreamingServiceProtocol {
 // Default implementation of streaming methods from 'StreamingServiceProtocol'.
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Hops_V1_Hops.ServiceProtocol {
+    public func control(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_ControlRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_ControlReply> {
+        let response = try await self.control(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func status(
         request: GRPCCore.StreamingServerRequest<Hops_V1_StatusRequest>,
         context: GRPCCore.ServerContext
@@ -1271,6 +1364,19 @@ extension Hops_V1_Hops.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func control(
+        request: GRPCCore.ServerRequest<Hops_V1_ControlRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_ControlReply> {
+        return GRPCCore.ServerResponse<Hops_V1_ControlReply>(
+            message: try await self.control(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 
@@ -1480,6 +1586,30 @@ extension Hops_V1_Hops {
             deserializer: some GRPCCore.MessageDeserializer<Hops_V1_RunOutput>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_RunOutput>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Control" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signal or a window size for a running sandbox, outside its Run stream, so
+        /// > it never waits behind stdin the command does not read.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ControlRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_ControlRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_ControlReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func control<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_ControlRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_ControlRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_ControlReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ControlReply>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "Status" method.
@@ -1797,6 +1927,41 @@ extension Hops_V1_Hops {
             try await self.client.bidirectionalStreaming(
                 request: request,
                 descriptor: Hops_V1_Hops.Method.Run.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Control" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A signal or a window size for a running sandbox, outside its Run stream, so
+        /// > it never waits behind stdin the command does not read.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ControlRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_ControlRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_ControlReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func control<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_ControlRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_ControlRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_ControlReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ControlReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.Control.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -2250,6 +2415,36 @@ extension Hops_V1_Hops.ClientProtocol {
         )
     }
 
+    /// Call the "Control" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A signal or a window size for a running sandbox, outside its Run stream, so
+    /// > it never waits behind stdin the command does not read.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_ControlRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func control<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_ControlRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ControlReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.control(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_ControlRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_ControlReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "Status" method.
     ///
     /// > Source IDL Documentation:
@@ -2629,6 +2824,40 @@ extension Hops_V1_Hops.ClientProtocol {
             producer: producer
         )
         return try await self.run(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Control" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A signal or a window size for a running sandbox, outside its Run stream, so
+    /// > it never waits behind stdin the command does not read.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func control<Result>(
+        _ message: Hops_V1_ControlRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ControlReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_ControlRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.control(
             request: request,
             options: options,
             onResponse: handleResponse

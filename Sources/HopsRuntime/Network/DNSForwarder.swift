@@ -11,7 +11,17 @@ import Synchronization
 final class DNSForwarder: Sendable {
   private let socketFD: Int32
   private let upstream: UInt32
-  private let stopped = Mutex(false)
+
+  private struct State {
+    var stopped = false
+    var serving = true
+    /// Queries being relayed; beyond the cap, queries are dropped (DNS clients
+    /// retry), so a flood cannot take the daemon's threads or descriptors.
+    var inFlight = 0
+    var closed = false
+  }
+  private let state = Mutex(State())
+  static let maxInFlight = 32
 
   init(listenOn address: UInt32, upstream: UInt32) throws {
     self.upstream = upstream
@@ -30,15 +40,34 @@ final class DNSForwarder: Sendable {
     Threads.detach { [self] in self.serve() }
   }
 
+  /// Idempotent. The socket is closed only once nothing uses it any more (the
+  /// receiving thread has left and no relay will answer on it), so its number
+  /// can never be reused under a relay's feet.
   func stop() {
-    stopped.withLock { $0 = true }
-    shutdown(socketFD, Int32(SHUT_RDWR))
-    close(socketFD)
+    let first = state.withLock { state in
+      defer { state.stopped = true }
+      return !state.stopped
+    }
+    if first { shutdown(socketFD, Int32(SHUT_RDWR)) }
+    closeIfIdle()
+  }
+
+  private func closeIfIdle() {
+    let close = state.withLock { state in
+      guard state.stopped, !state.serving, state.inFlight == 0, !state.closed else { return false }
+      state.closed = true
+      return true
+    }
+    if close { Glibc.close(socketFD) }
   }
 
   private func serve() {
+    defer {
+      state.withLock { $0.serving = false }
+      closeIfIdle()
+    }
     var buffer = [UInt8](repeating: 0, count: 4096)
-    while !stopped.withLock({ $0 }) {
+    while !state.withLock({ $0.stopped }) {
       var client = sockaddr_in()
       var length = socklen_t(MemoryLayout<sockaddr_in>.size)
       let n = buffer.withUnsafeMutableBytes { raw in
@@ -50,11 +79,21 @@ final class DNSForwarder: Sendable {
         if n < 0 && errno == EINTR { continue }
         return
       }
+      let admitted = state.withLock { state in
+        guard state.inFlight < Self.maxInFlight else { return false }
+        state.inFlight += 1
+        return true
+      }
+      guard admitted else { continue }
       let query = Array(buffer[0..<n])
       let reply = socketFD
       let upstream = self.upstream
       let from = client
-      Threads.detach { Self.relay(query, to: upstream, replyOn: reply, client: from) }
+      Threads.detach { [self] in
+        Self.relay(query, to: upstream, replyOn: reply, client: from)
+        state.withLock { $0.inFlight -= 1 }
+        closeIfIdle()
+      }
     }
   }
 

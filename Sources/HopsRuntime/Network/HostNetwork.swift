@@ -34,6 +34,8 @@ final class HostNetwork: Sendable {
     var enabledForwarding = false
     /// Resolvers already let through the private-range block.
     var allowedResolvers: Set<UInt32> = []
+    /// Published host ports ("8080/tcp") held by running sandboxes.
+    var publishedPorts: Set<String> = []
   }
   private let state = Mutex(State())
 
@@ -69,6 +71,7 @@ final class HostNetwork: Sendable {
       guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
       removeRules(slot: slot)
     }
+    ForwardingGuard.releaseIfUnused()
   }
 
   private static func removeRules(slot: Int) {
@@ -84,37 +87,53 @@ final class HostNetwork: Sendable {
     }
   }
 
-  /// Makes the bridge, the rules and the sysctls, once.
+  /// Makes the bridge, the rules and the sysctls, once. A failure half-way
+  /// takes back what was made.
   func prepare() throws {
     try state.withLock { state in
       guard !state.ready else { return }
       try Self.checkHost()
       Self.removeRules(slot: slot)
-      try run("/usr/sbin/ip", ["-batch", "-"], input: """
-        link add \(bridge) type bridge
-        addr add \(IPv4.format(gateway))/24 dev \(bridge)
-        link set \(bridge) up
-        """, what: "create the bridge \(bridge) (is the bridge module available?)")
-      // Published ports must answer on 127.0.0.1 too: let locally generated
-      // packets from loopback leave through our bridge only (not the host).
-      try? writeText("/proc/sys/net/ipv4/conf/\(bridge)/route_localnet", "1")
-      try? writeText("/proc/sys/net/ipv6/conf/\(bridge)/disable_ipv6", "1")
-      let forwarding = ((try? readText("/proc/sys/net/ipv4/ip_forward")) ?? "0").trimmed
-      if forwarding != "1" {
-        try writeText("/proc/sys/net/ipv4/ip_forward", "1")
+      do {
+        try run("/usr/sbin/ip", ["-batch", "-"], input: """
+          link add \(bridge) type bridge
+          addr add \(IPv4.format(gateway))/24 dev \(bridge)
+          link set \(bridge) up
+          """, what: "create the bridge \(bridge) (is the bridge module available?)")
+        // Published ports must answer on 127.0.0.1 too: let locally generated
+        // packets from loopback leave through our bridge only (not the host).
+        try? writeText("/proc/sys/net/ipv4/conf/\(bridge)/route_localnet", "1")
+        try? writeText("/proc/sys/net/ipv6/conf/\(bridge)/disable_ipv6", "1")
+        try run("/usr/sbin/nft", ["-f", "-"], input: ruleset(), what: "install the nftables rules")
+        try ForwardingGuard.enable()
         state.enabledForwarding = true
+      } catch {
+        Self.removeRules(slot: slot)
+        throw error
       }
-      try run("/usr/sbin/nft", ["-f", "-"], input: ruleset(guardOtherForwarding: state.enabledForwarding), what: "install the nftables rules")
       state.ready = true
     }
   }
 
-  private func ruleset(guardOtherForwarding: Bool) -> String {
+  /// Reserves published host ports among this daemon's sandboxes: a second
+  /// sandbox publishing a port already published is refused, not allowed to
+  /// clash with (and later delete) the first one's mapping.
+  func reservePorts(_ keys: [String]) throws {
+    try state.withLock { state in
+      if let taken = keys.first(where: { state.publishedPorts.contains($0) }) {
+        throw HopsError(.alreadyExists, "host port \(taken) is already published by another sandbox")
+      }
+      state.publishedPorts.formUnion(keys)
+    }
+  }
+
+  func releasePorts(_ keys: [String]) {
+    state.withLock { $0.publishedPorts.subtract(keys) }
+  }
+
+  private func ruleset() -> String {
     let gw = IPv4.format(gateway)
     let privateRanges = "0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10, 127.0.0.0/8, 169.254.0.0/16, 172.16.0.0/12, 192.0.0.0/24, 192.168.0.0/16, 198.18.0.0/15, 224.0.0.0/4, 240.0.0.0/4"
-    // When forwarding was off before us, the host must not start routing
-    // anything but sandbox traffic because of us.
-    let guardRule = guardOtherForwarding ? "iifname != \"hops*\" oifname != \"hops*\" drop" : ""
     return """
       table inet \(table) {
         set full { type ipv4_addr; }
@@ -127,6 +146,13 @@ final class HostNetwork: Sendable {
           iifname "\(bridge)" ip saddr @full accept
           iifname "\(bridge)" ip saddr vmap @allow
           iifname "\(bridge)" drop
+          ip daddr \(gw) drop
+        }
+        chain output {
+          type filter hook output priority 0; policy accept;
+          oifname "\(bridge)" ct state established,related accept
+          oifname "\(bridge)" ct status dnat accept
+          oifname "\(bridge)" drop
         }
         chain forward {
           type filter hook forward priority 0; policy accept;
@@ -140,7 +166,6 @@ final class HostNetwork: Sendable {
           iifname "\(bridge)" ip saddr vmap @allow
           iifname "\(bridge)" ip daddr { \(privateRanges) } drop
           iifname "\(bridge)" accept
-          \(guardRule)
         }
       }
       table ip \(natTable) {
@@ -199,6 +224,8 @@ final class HostNetwork: Sendable {
     try state.withLock { state in
       if state.forwarderUpstream != upstream {
         state.forwarder?.stop()
+        state.forwarder = nil
+        state.forwarderUpstream = nil
         state.forwarder = try DNSForwarder(listenOn: gateway, upstream: upstream)
         state.forwarderUpstream = upstream
       }
@@ -208,17 +235,17 @@ final class HostNetwork: Sendable {
 
   /// Removes everything this daemon made, and its lock.
   func teardown() {
-    let (ready, enabledForwarding, forwarder) = state.withLock { ($0.ready, $0.enabledForwarding, $0.forwarder) }
+    let (ready, forwarder) = state.withLock { ($0.ready, $0.forwarder) }
     forwarder?.stop()
     if ready {
       Self.removeRules(slot: slot)
-      // Give forwarding back as we found it, unless another daemon's bridge still needs it.
-      let others = (try? Subprocess.run("/usr/sbin/ip", ["-o", "link", "show", "type", "bridge"]).output) ?? ""
-      if enabledForwarding && !others.contains(": hops") { try? writeText("/proc/sys/net/ipv4/ip_forward", "0") }
+      ForwardingGuard.releaseIfUnused()
     }
     state.withLock {
       $0.ready = false
       $0.allowedResolvers = []
+      $0.forwarder = nil
+      $0.forwarderUpstream = nil
     }
     close(lockFD)
   }
@@ -231,5 +258,45 @@ final class HostNetwork: Sendable {
     guard result.status == 0 else {
       throw HopsError.failed("cannot \(what): \(result.output.trimmed)")
     }
+  }
+}
+
+/// `net.ipv4.ip_forward`, shared by every Hops daemon on the host. The first one
+/// to need it records what it was (in /run/hops) and, if it was off, installs a
+/// table that keeps the host from forwarding anything but sandbox traffic; the
+/// last one to stop puts both back. A crash leaves the record, so the value is
+/// never lost.
+enum ForwardingGuard {
+  static let record = HostNetwork.lockDirectory + "/ip_forward.original"
+  static let table = "hops_forward_guard"
+
+  static func enable() throws {
+    if !FileManager.default.fileExists(atPath: record) {
+      let original = ((try? readText("/proc/sys/net/ipv4/ip_forward")) ?? "0").trimmed
+      try Data(original.utf8).write(to: URL(fileURLWithPath: record))
+    }
+    let original = ((try? readText(record)) ?? "1").trimmed
+    if original != "1" {
+      let result = try? Subprocess.run("/usr/sbin/nft", ["-f", "-"], input: """
+        table inet \(table) {
+          chain forward {
+            type filter hook forward priority 0; policy accept;
+            iifname != "hops*" oifname != "hops*" drop
+          }
+        }
+
+        """)
+      guard result?.status == 0 else { throw HopsError.failed("cannot install the forwarding guard: \(result?.output.trimmed ?? "nft failed")") }
+    }
+    try writeText("/proc/sys/net/ipv4/ip_forward", "1")
+  }
+
+  /// When no Hops bridge is left, restores ip_forward and removes the guard.
+  static func releaseIfUnused() {
+    let bridges = (try? Subprocess.run("/usr/sbin/ip", ["-o", "link", "show", "type", "bridge"]).output) ?? ""
+    guard !bridges.contains(": hops"), let original = try? readText(record) else { return }
+    try? writeText("/proc/sys/net/ipv4/ip_forward", original.trimmed == "1" ? "1" : "0")
+    _ = try? Subprocess.run("/usr/sbin/nft", ["delete", "table", "inet", table])
+    unlink(record)
   }
 }

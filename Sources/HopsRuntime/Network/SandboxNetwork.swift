@@ -4,19 +4,34 @@ import HopsCore
 import HopsInit
 import HopsOS
 import HopsPolicy
+import Synchronization
 
 /// One sandbox's place on the host network (outbound and full): its address, its
 /// veth on the bridge, its rules (allowed destinations, full access, published
 /// ports) and its resolv.conf. Attached after hops-init is spawned (the veth's
 /// other end is created directly in its network namespace) and detached when
 /// the sandbox ends; the veth goes with the namespace by itself.
-struct SandboxNetwork: Sendable {
+final class SandboxNetwork: Sendable {
   let host: HostNetwork
   let id: String
   let address: UInt32
   let mode: NetworkMode
   let allowNet: [NetworkAllowance]
   let publish: [PortMapping]
+  /// detach() runs once, whoever calls it first: the address and ports must not
+  /// be given back twice (another sandbox may hold them by then).
+  private let detached = Mutex(false)
+
+  init(host: HostNetwork, id: String, address: UInt32, mode: NetworkMode, allowNet: [NetworkAllowance], publish: [PortMapping]) {
+    self.host = host
+    self.id = id
+    self.address = address
+    self.mode = mode
+    self.allowNet = allowNet
+    self.publish = publish
+  }
+
+  var portKeys: [String] { publish.map { "\($0.hostPort)/\($0.proto.rawValue)" } }
 
   var vethName: String { "\(host.bridge)-\(id.prefix(8))" }
   var chain: String { "sb-\(id)" }
@@ -29,9 +44,15 @@ struct SandboxNetwork: Sendable {
         .alreadyExists, "host port \(mapping.hostPort)/\(mapping.proto.rawValue) is already in use",
         hint: "publish on another host port: -p OTHER:\(mapping.sandboxPort)")
     }
+    let ports = policy.publish.map { "\($0.hostPort)/\($0.proto.rawValue)" }
+    try host.reservePorts(ports)
+    let address: UInt32
+    do { address = try host.allocateAddress() } catch {
+      host.releasePorts(ports)
+      throw error
+    }
     return SandboxNetwork(
-      host: host, id: id, address: try host.allocateAddress(), mode: policy.network,
-      allowNet: policy.allowNet, publish: policy.publish)
+      host: host, id: id, address: address, mode: policy.network, allowNet: policy.allowNet, publish: policy.publish)
   }
 
   /// The plan's network part: eth0 with our address, default route via the bridge.
@@ -68,6 +89,11 @@ struct SandboxNetwork: Sendable {
 
   /// Removes the rules and gives the address back. Safe to call more than once.
   func detach() {
+    let first = detached.withLock { done in
+      defer { done = true }
+      return !done
+    }
+    guard first else { return }
     let ip = IPv4.format(address)
     var script = "delete element inet \(host.table) allow { \(ip) }\n"
     if mode == .full { script += "delete element inet \(host.table) full { \(ip) }\n" }
@@ -81,6 +107,7 @@ struct SandboxNetwork: Sendable {
     }
     _ = try? Subprocess.run("/usr/sbin/ip", ["link", "delete", vethName])
     host.releaseAddress(address)
+    host.releasePorts(portKeys)
   }
 
   /// /etc/resolv.conf for the sandbox, written into its directory and mounted
