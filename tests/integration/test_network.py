@@ -291,3 +291,18 @@ def test_a_published_port_belongs_to_one_sandbox(hops, world):
         first.kill()
         first.wait()
     assert wait_until(lambda: "18090" not in sh("nft", "list", "ruleset").stdout)
+
+
+def test_dns_to_a_resolver_on_a_host_address(hops, world):
+    """A resolver listening on one of the host's own (non-loopback) addresses."""
+    script = world
+    server = subprocess.Popen([sys.executable, str(script), "dns", "203.0.113.1", "203.0.113.99"])
+    (hops.home / "test-resolv.conf").write_text("nameserver 203.0.113.1\n")
+    try:
+        time.sleep(0.3)
+        r = run(hops, "outbound", "nslookup host-resolver.example.test")
+        assert "203.0.113.99" in r.stdout.decode(), r.stdout
+    finally:
+        (hops.home / "test-resolv.conf").unlink()
+        server.kill()
+        server.wait()

@@ -143,6 +143,8 @@ final class HostNetwork: Sendable {
           type filter hook input priority 0; policy accept;
           iifname "\(bridge)" ct state established,related accept
           iifname "\(bridge)" ip daddr \(gw) udp dport 53 accept
+          iifname "\(bridge)" ip daddr @dns udp dport 53 accept
+          iifname "\(bridge)" ip daddr @dns tcp dport 53 accept
           iifname "\(bridge)" ip saddr @full accept
           iifname "\(bridge)" ip saddr vmap @allow
           iifname "\(bridge)" drop
