@@ -12,7 +12,7 @@ public struct HopsCommand: AsyncParsableCommand {
       else of the host, and exits with the command's exit code.
       """,
     version: HopsVersion.current,
-    subcommands: [Run.self, InitCommand.self, SystemCommand.self, RootfsCommand.self, ProfileCommand.self, ImageCommand.self, Stats.self])
+    subcommands: [Run.self, InitCommand.self, SystemCommand.self, RootfsCommand.self, ProfileCommand.self, ImageCommand.self, Stats.self, Doctor.self])
 
   public init() {}
 }
