@@ -49,7 +49,8 @@ extension HopsService {
   func pruneImages(request: Hops_V1_PruneImagesRequest, context: ServerContext) async throws -> Hops_V1_PruneImagesReply {
     try await mappingErrors {
       let store = images
-      let freed = try await offloaded { try store.prune() }
+      let inUse = Set(registry.all.flatMap(\.lowerDirs))
+      let freed = try await offloaded { try store.prune(inUse: inUse) }
       return .with { $0.freedBytes = freed }
     }
   }

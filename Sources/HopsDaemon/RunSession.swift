@@ -33,7 +33,8 @@ struct RunSession {
     }
     guard registry.add(sandbox) else {
       sandbox.kill(reason: "the daemon is stopping", discardOutput: true)
-      _ = sandbox.events(onFinished: {})
+      let registry = self.registry
+      _ = sandbox.events(onFinished: { registry.remove(sandbox) })
       throw RPCError(code: .unavailable, message: "hopsd is stopping; run again once it has restarted")
     }
     let registry = self.registry

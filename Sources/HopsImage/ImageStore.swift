@@ -124,8 +124,9 @@ public final class ImageStore: Sendable {
     return record
   }
 
-  /// Deletes blobs and layers no image refers to. Returns the bytes freed.
-  public func prune() throws -> UInt64 {
+  /// Deletes blobs and layers no image refers to and no running sandbox stands
+  /// on (`inUse`: layer directories). Returns the bytes freed.
+  public func prune(inUse: Set<String> = []) throws -> UInt64 {
     try lock.withLock { _ in
       let records = loadIndex()
       var keepBlobs = Set<String>()
@@ -144,7 +145,7 @@ public final class ImageStore: Sendable {
         unlink(blobsDir + "/" + blob)
       }
       let layers = (try? FileManager.default.contentsOfDirectory(atPath: layersDir)) ?? []
-      for layer in layers where !layer.hasPrefix(".") && !keepLayers.contains(layer) {
+      for layer in layers where !layer.hasPrefix(".") && !keepLayers.contains(layer) && !inUse.contains(layersDir + "/" + layer) {
         freed += RootfsStore.diskUsage(layersDir + "/" + layer)
         try? FileManager.default.removeItem(atPath: layersDir + "/" + layer)
       }

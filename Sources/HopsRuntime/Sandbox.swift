@@ -33,6 +33,8 @@ public final class Sandbox: Sendable {
   /// The sandbox's IPv4 address in the outbound and full modes.
   public var address: String? { network.map { IPv4.format($0.address) } }
   public let limits: ResourceLimits
+  /// The overlayfs lower directories the sandbox's root stands on.
+  public let lowerDirs: [String]
   public let command: [String]
   /// Seconds since the Unix epoch, and on the monotonic clock, at launch.
   public let startedAt: Double
@@ -57,7 +59,7 @@ public final class Sandbox: Sendable {
     id: String, directory: String, rootfs: RootfsInfo, record: SandboxRecord, initPid: pid_t,
     stdin: Int32, stdout: Int32, stderr: Int32, control: Int32,
     cgroup: SandboxCgroup?, limits: ResourceLimits, network: SandboxNetwork?,
-    terminal: Int32 = -1, pendingReport: InitReport? = nil
+    terminal: Int32 = -1, pendingReport: InitReport? = nil, lowerDirs: [String] = []
   ) {
     self.id = id
     self.directory = directory
@@ -73,6 +75,7 @@ public final class Sandbox: Sendable {
     self.terminalFD = terminal
     self.pendingReport = pendingReport
     self.limits = limits
+    self.lowerDirs = lowerDirs
     self.command = record.command
     self.startedAt = Date().timeIntervalSince1970
     self.startedMonotonic = ContinuousClock.now

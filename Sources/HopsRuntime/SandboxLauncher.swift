@@ -173,7 +173,7 @@ public struct SandboxLauncher: Sendable {
         id: id, directory: directory, rootfs: rootfs.info, record: record, initPid: pid,
         stdin: stdin.write, stdout: stdout.read, stderr: stderr.read, control: control.0,
         cgroup: cgroup, limits: policy.limits, network: network,
-        terminal: terminalFD, pendingReport: pendingReport)
+        terminal: terminalFD, pendingReport: pendingReport, lowerDirs: rootfs.lowerDirs)
     } catch {
       closeAll()
       network?.detach()

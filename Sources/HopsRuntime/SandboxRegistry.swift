@@ -14,12 +14,13 @@ public final class SandboxRegistry: Sendable {
 
   public var count: Int { state.withLock { $0.active.count } }
 
-  /// Registers a started sandbox; false (and not registered) once closing.
+  /// Registers a started sandbox. Once closing it returns false: the caller must
+  /// kill it. It is registered all the same, so that shutdown waits for its
+  /// teardown like any other's.
   public func add(_ sandbox: Sandbox) -> Bool {
     state.withLock { state in
-      guard !state.closing else { return false }
       state.active[sandbox.id] = sandbox
-      return true
+      return !state.closing
     }
   }
 

@@ -242,3 +242,29 @@ def test_unknown_image_is_a_clear_error(hops):
     assert r.returncode == 125 and b"no rootfs or image named" in r.stderr
     r = hops("image", "inspect", "nosuch:1")
     assert r.returncode == 125 and b"no image named" in r.stderr
+
+
+def test_prune_leaves_layers_of_running_sandboxes_alone(hops, oci_image):
+    from conftest import read_line
+
+    _, _, shell_archive = oci_image
+    hops("image", "import", "--name", "hops-test/inuse:v1", str(shell_archive), check=True)
+    p = hops.popen("run", "--image", "hops-test/inuse:v1", "--", "-c", "echo up; sleep 2; cat /etc/passwd | head -1")
+    try:
+        assert read_line(p.stdout) == b"up\n"
+        # Every name goes, then prune: the running sandbox's layers must stay.
+        for line in hops("image", "ls").stdout.decode().splitlines()[1:]:
+            name, kind = line.split()[:2]
+            if kind == "image":
+                hops("image", "rm", name)
+        hops("image", "prune", check=True)
+        out, _ = p.communicate(timeout=30)
+        assert p.returncode == 0 and out.startswith(b"root:x:0:0")
+    finally:
+        p.kill()
+        p.wait()
+    # Once it ended, prune frees them.
+    r = hops("image", "prune")
+    assert r.returncode == 0
+    layers = hops.home / "images" / "layers"
+    assert [p for p in layers.iterdir() if not p.name.startswith(".")] == []
