@@ -3,6 +3,7 @@ import GRPCNIOTransportHTTP2Posix
 import Glibc
 import HopsAPI
 import HopsCore
+import HopsOS
 
 /// Reaching hopsd: probe its socket, start it when it is not running (unless told
 /// not to), and run gRPC calls over the socket.
@@ -89,11 +90,10 @@ struct DaemonConnection {
   /// `$HOPS_DAEMON`, else `hopsd` beside this `hops` executable.
   static func daemonExecutable() throws -> String {
     if let value = getenv("HOPS_DAEMON").map({ String(cString: $0) }), !value.isEmpty { return value }
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard n > 0 else { throw HopsError(.unavailable, "cannot locate hopsd", hint: "set HOPS_DAEMON") }
-    let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    let candidate = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) + "/hopsd"
+    guard let directory = ExecutablePath.directory() else {
+      throw HopsError(.unavailable, "cannot locate hopsd", hint: "set HOPS_DAEMON")
+    }
+    let candidate = directory + "/hopsd"
     guard access(candidate, X_OK) == 0 else {
       throw HopsError(.unavailable, "hopsd not found at \(candidate)", hint: "build it with 'swift build' or set HOPS_DAEMON")
     }

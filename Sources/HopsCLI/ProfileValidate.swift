@@ -26,13 +26,12 @@ struct ProfileValidate: AsyncParsableCommand {
       }
       path = file
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      Console.error("hops: cannot read \(path): \(String(cString: strerror(errno)))")
+    let result: Result<Profile, ProfileErrors>
+    do { result = try ProfileStore.parse(file: path) } catch let error as HopsError {
+      Console.error("hops: \(error.description)")
       throw ExitCode(125)
     }
-    let base = String(path.split(separator: "/").last ?? "profile")
-    let name = base.hasSuffix(".toml") ? String(base.dropLast(5)) : base
-    switch ProfileParser.parse(String(decoding: data, as: UTF8.self), file: path, defaultName: name, origin: .file(path)) {
+    switch result {
     case .success:
       print("valid")
     case .failure(let errors):

@@ -45,7 +45,7 @@ struct RootfsCreate: AsyncParsableCommand {
       let info = try await connection.withClient { client in
         try await client.createRootfs(request, options: DaemonConnection.callOptions)
       }
-      print("created rootfs '\(info.name)' at \(info.path) (\(RootfsList.formatSize(info.sizeBytes)))")
+      print("created rootfs '\(info.name)' at \(info.path) (\(UsageText.bytes(info.sizeBytes)))")
     }
   }
 }
@@ -67,22 +67,12 @@ struct RootfsList: AsyncParsableCommand {
       }
       let rows = [["NAME", "SIZE", "CREATED", "SOURCE"]]
         + reply.rootfs.map {
-          [$0.name, Self.formatSize($0.sizeBytes), Date(timeIntervalSince1970: $0.createdAt).formatted(.iso8601), $0.source]
+          [$0.name, UsageText.bytes($0.sizeBytes), Date(timeIntervalSince1970: $0.createdAt).formatted(.iso8601), $0.source]
         }
       print(TableText.render(rows))
     }
   }
 
-  static func formatSize(_ bytes: UInt64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1024 && unit < units.count - 1 {
-      value /= 1024
-      unit += 1
-    }
-    return unit == 0 ? "\(bytes) B" : String(Int(value * 10) / 10) + "." + String(Int(value * 10) % 10) + " " + units[unit]
-  }
 }
 
 struct RootfsRemove: AsyncParsableCommand {

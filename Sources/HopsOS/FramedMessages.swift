@@ -8,6 +8,22 @@ public enum FramedMessages {
   /// length read from a confused peer must not make us allocate gigabytes.
   public static let maxFrame = 4 << 20
 
+  /// The payload length a frame's 4-byte header announces.
+  public static func length<C: Collection>(ofHeader header: C) -> Int where C.Element == UInt8, C.Index == Int {
+    let b = Array(header.prefix(4))
+    return Int(UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24)
+  }
+
+  /// Takes one complete frame off the front of `buffer`, if it holds one.
+  public static func take(from buffer: inout [UInt8]) -> [UInt8]? {
+    guard buffer.count >= 4 else { return nil }
+    let length = length(ofHeader: buffer)
+    guard buffer.count >= 4 + length else { return nil }
+    let frame = Array(buffer[4..<(4 + length)])
+    buffer.removeFirst(4 + length)
+    return frame
+  }
+
   public static func send(_ fd: Int32, _ payload: [UInt8]) throws(SyscallError) {
     let length = UInt32(payload.count)
     var frame = withUnsafeBytes(of: length.littleEndian) { Array($0) }
@@ -18,7 +34,7 @@ public enum FramedMessages {
   /// The next frame, or nil at a clean end of stream.
   public static func receive(_ fd: Int32) throws(SyscallError) -> [UInt8]? {
     guard let header = try FD.readExactly(fd, 4) else { return nil }
-    let length = Int(UInt32(header[0]) | UInt32(header[1]) << 8 | UInt32(header[2]) << 16 | UInt32(header[3]) << 24)
+    let length = length(ofHeader: header)
     guard length <= maxFrame else { throw SyscallError("receive", errno: EMSGSIZE) }
     if length == 0 { return [] }
     return try FD.readExactly(fd, length)

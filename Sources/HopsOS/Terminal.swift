@@ -76,7 +76,7 @@ public enum DescriptorPassing {
       guard let rest = try FD.readExactly(socket, 4 - Int(n)) else { return nil }
       header.replaceSubrange(Int(n)..<4, with: rest)
     }
-    let length = Int(UInt32(header[0]) | UInt32(header[1]) << 8 | UInt32(header[2]) << 16 | UInt32(header[3]) << 24)
+    let length = FramedMessages.length(ofHeader: header)
     guard length <= FramedMessages.maxFrame else { throw SyscallError("recvmsg", errno: EMSGSIZE) }
     guard let frame = length == 0 ? [] : try FD.readExactly(socket, length) else { return nil }
     return (frame, fd)

@@ -38,14 +38,20 @@ public struct ProfileStore: Sendable {
     throw HopsError.notFound("no profile named '\(name)'", hint: "known profiles: \(known.joined(separator: ", "))")
   }
 
-  /// A profile file named by its path (`--policy-file`).
-  public static func load(file path: String, host: HostFacts = .current()) throws -> Profile {
+  /// A profile file parsed, or every problem in it; throws only when the file
+  /// cannot be read. A file without `name` is named after itself.
+  public static func parse(file path: String, host: HostFacts = .current()) throws -> Result<Profile, ProfileErrors> {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw HopsError.notFound("cannot read profile \(path): \(String(cString: strerror(errno)))")
     }
     let base = String(path.split(separator: "/").last ?? "profile")
     let name = base.hasSuffix(".toml") ? String(base.dropLast(5)) : base
-    switch ProfileParser.parse(String(decoding: data, as: UTF8.self), file: path, defaultName: name, origin: .file(path), host: host) {
+    return ProfileParser.parse(String(decoding: data, as: UTF8.self), file: path, defaultName: name, origin: .file(path), host: host)
+  }
+
+  /// A profile file named by its path (`--policy-file`).
+  public static func load(file path: String, host: HostFacts = .current()) throws -> Profile {
+    switch try parse(file: path, host: host) {
     case .success(let profile): return profile
     case .failure(let errors):
       throw HopsError.invalid("invalid profile:\n" + errors.description, hint: "check it with 'hops profile validate \(path)'")
@@ -80,8 +86,9 @@ public struct ProfileStore: Sendable {
         let path = directory + "/" + file
         let name = String(file.dropLast(5))
         record(name, .file(path)) {
-          let text = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
-          return ProfileParser.parse(text, file: path, defaultName: name, origin: .file(path), host: host)
+          do { return try Self.parse(file: path, host: host) } catch {
+            return .failure(ProfileErrors(problems: [ProfileProblem(file: path, key: nil, message: "\(error)")]))
+          }
         }
       }
     }

@@ -115,7 +115,7 @@ public final class Sandbox: Sendable {
         }
         if entry.fd == controlFD {
           controlBuffer += chunk
-          while let message = Self.takeFrame(&controlBuffer) {
+          while let message = FramedMessages.take(from: &controlBuffer) {
             if let decoded = try? JSONDecoder().decode(InitReport.self, from: Data(message)) {
               if case .started = decoded { continue }
               if case .terminal = decoded { continue }
@@ -223,16 +223,6 @@ public final class Sandbox: Sendable {
       if errno == EINTR { continue }
       return errno == EAGAIN ? nil : []
     }
-  }
-
-  /// Frames are length-prefixed (FramedMessages); returns one complete frame.
-  static func takeFrame(_ buffer: inout [UInt8]) -> [UInt8]? {
-    guard buffer.count >= 4 else { return nil }
-    let length = Int(UInt32(buffer[0]) | UInt32(buffer[1]) << 8 | UInt32(buffer[2]) << 16 | UInt32(buffer[3]) << 24)
-    guard buffer.count >= 4 + length else { return nil }
-    let frame = Array(buffer[4..<(4 + length)])
-    buffer.removeFirst(4 + length)
-    return frame
   }
 
   // MARK: - Input and control
