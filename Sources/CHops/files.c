@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -18,6 +19,22 @@ int hops_open_in_root(int root_fd, const char *path, int flags, unsigned mode) {
   long fd;
   do { fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how); } while (fd < 0 && errno == EINTR);
   return (int)fd;
+}
+
+int hops_open_beneath(int dir_fd, const char *path, int flags, unsigned mode) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (unsigned long long)flags;
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  long fd;
+  do { fd = syscall(SYS_openat2, dir_fd, path, &how, sizeof how); } while (fd < 0 && errno == EINTR);
+  return (int)fd;
+}
+
+long hops_filesystem_type(int fd) {
+  struct statfs info;
+  return fstatfs(fd, &info) < 0 ? -errno : (long)info.f_type;
 }
 
 void *hops_gz_open(const char *path) { return gzopen(path, "rb"); }

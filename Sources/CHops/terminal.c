@@ -41,34 +41,6 @@ int hops_get_window_size(int fd, unsigned short *rows, unsigned short *cols) {
   return 0;
 }
 
-int hops_send_with_fd(int sock, const void *bytes, int length, int fd) {
-  struct iovec io = {.iov_base = (void *)bytes, .iov_len = (size_t)length};
-  char control[CMSG_SPACE(sizeof(int))];
-  memset(control, 0, sizeof control);
-  struct msghdr message = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
-  struct cmsghdr *header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(header), &fd, sizeof(int));
-  ssize_t n;
-  do { n = sendmsg(sock, &message, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
-  return n < 0 ? -errno : (int)n;
-}
-
-int hops_receive_with_fd(int sock, void *bytes, int length, int *fd) {
-  *fd = -1;
-  struct iovec io = {.iov_base = bytes, .iov_len = (size_t)length};
-  char control[CMSG_SPACE(sizeof(int))];
-  struct msghdr message = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
-  ssize_t n;
-  do { n = recvmsg(sock, &message, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
-  if (n < 0) return -errno;
-  for (struct cmsghdr *h = CMSG_FIRSTHDR(&message); h; h = CMSG_NXTHDR(&message, h)) {
-    if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(h), sizeof(int));
-  }
-  return (int)n;
-}
 
 int hops_make_raw(int fd, void *saved) {
   struct termios settings;

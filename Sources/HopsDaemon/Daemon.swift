@@ -34,16 +34,19 @@ final class Daemon: Sendable {
     let cgroups = CgroupHierarchy.detect()
     logger.info("resource control", metadata: ["cgroups": "\(cgroups?.description ?? "none")"])
     let recovered = CrashRecovery.run(home: home, cgroups: cgroups)
-    if !recovered.removedSandboxes.isEmpty || !recovered.killedProcesses.isEmpty {
+    if !recovered.removedSandboxes.isEmpty || !recovered.killedProcesses.isEmpty || !recovered.markedStopped.isEmpty {
       logger.notice(
         "cleaned up after a previous daemon",
-        metadata: ["sandboxes": "\(recovered.removedSandboxes)", "killed": "\(recovered.killedProcesses)"])
+        metadata: [
+          "removed": "\(recovered.removedSandboxes)", "marked stopped": "\(recovered.markedStopped)",
+          "killed": "\(recovered.killedProcesses)",
+        ])
     }
 
     let setup = HomeSetup(home: home)
     ImageStore(home: home).removeLeftovers()
     let launcher = SandboxLauncher(home: home, setup: setup, initPath: try Executables.hopsInit(), cgroups: cgroups)
-    let registry = SandboxRegistry()
+    let registry = SandboxRegistry(stopped: SandboxRegistry.loadStopped(home: home))
     let stopping = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
     let shutdownRequested = AsyncStream<Void>.makeStream()
 

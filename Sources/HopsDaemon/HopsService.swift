@@ -37,6 +37,15 @@ struct HopsService: Hops_V1_Hops.SimpleServiceProtocol {
     guard let sandbox = registry.find(request.sandboxID) else {
       throw RPCError(code: .notFound, message: "no running sandbox \(request.sandboxID)")
     }
+    if request.execID != 0 {
+      guard let exec = sandbox.execSession(Int(request.execID)) else { return .init() }
+      switch request.kind {
+      case .signal(let number): exec.signal(number)
+      case .resize(let size): exec.resize(Terminal.Size(rows: UInt16(clamping: size.rows), columns: UInt16(clamping: size.columns)))
+      case nil: break
+      }
+      return .init()
+    }
     switch request.kind {
     case .signal(let number): sandbox.signal(number)
     case .resize(let size):
@@ -56,6 +65,13 @@ struct HopsService: Hops_V1_Hops.SimpleServiceProtocol {
       $0.activeSandboxes = Int32(registry.count)
       $0.home = home.root
       $0.cgroups = cgroups?.description ?? "none"
+      let records = registry.everything.compactMap(\.record)
+      $0.runningSandboxes = Int32(records.filter(\.isRunning).count)
+      $0.stoppedSandboxes = Int32(records.count) - $0.runningSandboxes
+      if request.diskUsage {
+        $0.imagesBytes = DiskUsage.bytes(of: home.imagesDir)
+        $0.sandboxesBytes = DiskUsage.bytes(of: home.sandboxesDir)
+      }
     }
   }
 
@@ -64,6 +80,7 @@ struct HopsService: Hops_V1_Hops.SimpleServiceProtocol {
       $0.sandboxes = registry.all.map { sandbox in
         .with {
           $0.id = sandbox.id
+          $0.name = sandbox.name ?? ""
           $0.command = sandbox.command
           $0.rootfs = sandbox.rootfs.name
           $0.initPid = sandbox.initPid

@@ -22,100 +22,63 @@ struct RunSession {
     guard let first = try await iterator.next(), case .request(let runRequest)? = first.kind else {
       throw RPCError(code: .invalidArgument, message: "the first message of a run must be its request")
     }
-    let policy = try mappingErrorsSync { try Policy(request: runRequest) }
-    let command = runRequest.command
-    let launcher = self.launcher
     let terminal: Terminal.Size? = runRequest.hasTerminal
       ? Terminal.Size(rows: UInt16(clamping: max(1, runRequest.terminal.rows)), columns: UInt16(clamping: max(1, runRequest.terminal.columns)))
       : nil
-    let sandbox = try await mappingErrors {
-      try await offloaded { try launcher.launch(policy: policy, command: command, terminal: terminal) }
-    }
-    guard registry.add(sandbox) else {
-      sandbox.kill(reason: "the daemon is stopping", discardOutput: true)
-      let registry = self.registry
-      _ = sandbox.events(onFinished: { registry.remove(sandbox) })
-      throw RPCError(code: .unavailable, message: "hopsd is stopping; run again once it has restarted")
-    }
+    let sandbox = try await SandboxStarter(launcher: launcher, registry: registry, logger: logger)
+      .start(runRequest, kind: .run, terminal: terminal)
     let registry = self.registry
-    // Whatever way this call ends before the exit reached the client, the
-    // sandbox must not outlive it.
-    var delivered = false
-    defer { if !delivered { sandbox.kill(reason: "the client disconnected", discardOutput: true) } }
-    logger.info("sandbox started", metadata: ["id": "\(sandbox.id)", "pid": "\(sandbox.initPid)", "command": "\(command)"])
-    let events = sandbox.events(onFinished: { registry.remove(sandbox) })
-
-    // The iterator moves to the input task; this task never touches it again.
-    nonisolated(unsafe) var input = iterator
-    try await withTaskCancellationHandler {
-      try await withThrowingTaskGroup(of: Void.self) { group in
-        if let timeout = policy.limits.timeoutSeconds {
-          group.addTask {
-            // Cancelled (and so silent) when the run ends first.
-            guard (try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))) != nil else { return }
-            sandbox.timeOut(after: timeout)
-          }
-        }
-        group.addTask {
-          do {
-            while let message = try await input.next() {
-              switch message.kind {
-              case .stdin(let data): _ = await sandbox.writeStdin(Array(data))
-              case .stdinEof: sandbox.closeStdin()
-              case .signal(let number): sandbox.signal(number)
-              case .resize(let size):
-                sandbox.resize(Terminal.Size(rows: UInt16(clamping: size.rows), columns: UInt16(clamping: size.columns)))
-              default: break
-              }
-            }
-            sandbox.closeStdin()
-          } catch {
-            sandbox.kill(reason: "the client disconnected", discardOutput: true)
-          }
-        }
-
-        try await response.write(.with { $0.started = .with {
-          $0.sandboxID = sandbox.id
-          $0.rootfsPath = sandbox.rootfs.path
-          $0.address = sandbox.address ?? ""
-        } })
-        var clientGone = false
-        for await event in events {
-          let output: Hops_V1_RunOutput
-          switch event {
-          case .stdout(let bytes): output = .with { $0.stdout = .init(bytes) }
-          case .stderr(let bytes): output = .with { $0.stderr = .init(bytes) }
-          case .exit(let exit):
-            logger.info("sandbox ended", metadata: ["id": "\(sandbox.id)", "code": "\(exit.code)"])
-            output = .with {
-              $0.exit = .with {
-                $0.code = exit.code
-                $0.signal = exit.signal
-                $0.message = exit.message ?? ""
-                $0.keptPath = exit.keptPath ?? ""
-                $0.usage = .init(exit.usage)
-              }
-            }
-          }
-          if !clientGone {
-            do {
-              try await response.write(output)
-              if case .exit = event { delivered = true }
-            } catch {
-              clientGone = true
-              sandbox.kill(reason: "the client disconnected", discardOutput: true)
-            }
-          }
-          sandbox.consumed()
-        }
-        group.cancelAll()
-      }
-    } onCancel: {
-      sandbox.kill(reason: "the client disconnected", discardOutput: true)
-    }
+    let events = sandbox.events(onExit: { registry.exited($0) }, onFinished: { registry.tornDown(sandbox) })
+    let logger = self.logger
+    try await StreamRelay.relay(
+      input: iterator, events: events, endpoint: sandbox,
+      started: .with {
+        $0.sandboxID = sandbox.id
+        $0.rootfsPath = sandbox.rootfs.path
+        $0.address = sandbox.address ?? ""
+      },
+      response: response,
+      onExit: { exit in logger.info("sandbox ended", metadata: ["id": "\(sandbox.id)", "code": "\(exit.code)"]) })
   }
 }
 
-private func mappingErrorsSync<T>(_ body: () throws -> T) throws -> T {
+/// Launching a sandbox for Run and Create: the name reserved first, the launch
+/// off the async threads, then registration (refused while the daemon stops).
+struct SandboxStarter {
+  let launcher: SandboxLauncher
+  let registry: SandboxRegistry
+  let logger: Logger
+
+  func start(_ request: Hops_V1_RunRequest, kind: SandboxRecord.Kind, terminal: Terminal.Size? = nil) async throws -> Sandbox {
+    let policy = try mappingErrorsSync { try Policy(request: request) }
+    let name = request.name.isEmpty ? nil : request.name
+    let options = SandboxLauncher.Options(
+      name: name, kind: kind, profile: request.profile.isEmpty ? nil : request.profile, terminal: terminal)
+    let command = request.command
+    let launcher = self.launcher
+    let registry = self.registry
+    let sandbox = try await mappingErrors {
+      if let name { try Policy.validateName(name, what: "sandbox") }
+      try registry.reserve(id: options.id, name: name)
+      do {
+        return try await offloaded { try launcher.launch(policy: policy, command: command, options: options) }
+      } catch {
+        registry.release(id: options.id)
+        throw error
+      }
+    }
+    guard registry.add(sandbox) else {
+      sandbox.kill(reason: "the daemon is stopping", discardOutput: true)
+      sandbox.start(output: nil, onExit: { registry.exited($0) }, onFinished: { registry.tornDown(sandbox) })
+      throw RPCError(code: .unavailable, message: "hopsd is stopping; run again once it has restarted")
+    }
+    logger.info(
+      "sandbox started",
+      metadata: ["id": "\(sandbox.id)", "name": "\(name ?? "")", "kind": "\(kind.rawValue)", "pid": "\(sandbox.initPid)", "command": "\(command)"])
+    return sandbox
+  }
+}
+
+func mappingErrorsSync<T>(_ body: () throws -> T) throws -> T {
   do { return try body() } catch { throw RPCError(error) }
 }

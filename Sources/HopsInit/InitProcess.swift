@@ -17,11 +17,14 @@ import HopsOS
 /// 6. no_new_privs, then cut capabilities to the plan's set. Both are inherited by
 ///    the command and cannot be undone by it. Also not dumpable, so the command
 ///    cannot ptrace us and forge reports on the control socket.
-/// 7. fork + execve the command, report "started", then supervise: forward
-///    signals, reap every orphan, report the command's exit, and exit.
+/// 7. fork + execve the command, report "started", then supervise (InitSupervisor):
+///    forward signals, start execs, reap every orphan, report exits.
+///
+/// A plan without a command (`hops create`) starts nothing: the sandbox idles
+/// until the daemon asks for execs or stops it.
 public enum InitProcess {
   public static func main() -> Never {
-    let control = LaunchPlan.controlDescriptor
+    let control = ControlChannel(fd: LaunchPlan.controlDescriptor)
     let signals: Int32
     do {
       signals = try blockAllSignals()
@@ -31,13 +34,13 @@ public enum InitProcess {
 
     let plan: LaunchPlan
     do {
-      guard let frame = try FramedMessages.receive(control) else { _exit(125) }
+      guard let frame = try control.receive() else { _exit(125) }
       plan = try JSONDecoder().decode(LaunchPlan.self, from: Data(frame))
     } catch {
       fail(control, code: 125, "hops-init: cannot read the launch plan: \(error)")
     }
 
-    let command: String
+    var command: String?
     var terminalSlave: Int32 = -1
     var user: (uid: UInt32, gid: UInt32)?
     do {
@@ -55,7 +58,7 @@ public enum InitProcess {
         // command sees its terminal at /dev/pts/N like on any machine.
         let pty = try Terminal.openPTY(size: size)
         let frame = try JSONEncoder().encode(InitReport.terminal)
-        try DescriptorPassing.send(control, frame: Array(frame), fd: pty.master)
+        try control.send(Array(frame), descriptors: [pty.master])
         FD.close(pty.master)
         terminalSlave = pty.slave
       }
@@ -63,14 +66,11 @@ public enum InitProcess {
       // cgroup (moving a process into a v1 cgroup can take milliseconds, so the
       // two overlap). Its "go" says that is done: from here on, everything runs
       // under the sandbox's limits, and the cgroup namespace is rooted there.
-      guard let go = try FramedMessages.receive(control), go == LaunchPlan.goFrame else { _exit(125) }
+      guard let go = try control.receive(), go == LaunchPlan.goFrame else { _exit(125) }
       try ProcessControl.newCgroupNamespace()
-      command = try resolveCommand(plan)
-      if let spec = plan.user, !spec.isEmpty {
-        let read = { (path: String) in FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? "" }
-        do { user = try UserResolver.resolve(spec, passwd: read("/etc/passwd"), group: read("/etc/group")) } catch {
-          throw ResolveFailure(code: 125, message: "\(error)")
-        }
+      if !plan.argv.isEmpty {
+        command = try resolveCommand(plan.argv, environment: plan.environment, workingDirectory: plan.workingDirectory)
+        user = try resolveUser(plan.user)
       }
       try ProcessControl.forbidNewPrivileges()
       try Capabilities.limit(to: plan.capabilities)
@@ -81,6 +81,13 @@ public enum InitProcess {
       fail(control, code: 125, "cannot set up the sandbox: \(error)")
     }
 
+    guard let command else {
+      // No command (`hops create`): the sandbox idles, ready for execs.
+      releaseStdio()
+      report(control, .started(pid: 0))
+      var idle = InitSupervisor(control: control, signals: signals, main: nil)
+      idle.run()
+    }
     let child: pid_t
     do {
       // On a terminal the command leads a new session with the terminal as its
@@ -97,7 +104,8 @@ public enum InitProcess {
     FD.close(terminalSlave)
     releaseStdio()
     report(control, .started(pid: child))
-    supervise(child: child, signals: signals, control: control)
+    var supervisor = InitSupervisor(control: control, signals: signals, main: child)
+    supervisor.run()
   }
 
   /// Every signal is blocked and read from the returned signalfd. Blocking (not
@@ -112,15 +120,17 @@ public enum InitProcess {
     let message: String
   }
 
-  private static func resolveCommand(_ plan: LaunchPlan) throws -> String {
-    guard let name = plan.argv.first, !name.isEmpty else {
+  /// The program argv[0] names, looked up through the environment's PATH inside
+  /// the sandbox, with 127/126/125 and a message naming the cause when it fails.
+  static func resolveCommand(_ argv: [String], environment: [String], workingDirectory: String) throws(ResolveFailure) -> String {
+    guard let name = argv.first, !name.isEmpty else {
       throw ResolveFailure(code: 125, message: "no command given")
     }
-    if CommandResolver.fileKind(plan.workingDirectory) != .directory {
+    if CommandResolver.fileKind(workingDirectory) != .directory {
       throw ResolveFailure(
-        code: 125, message: "working directory \(plan.workingDirectory) does not exist in the sandbox")
+        code: 125, message: "working directory \(workingDirectory) does not exist in the sandbox")
     }
-    let path = plan.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
+    let path = environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
     switch CommandResolver.resolve(name, path: path) {
     case .found(let resolved): return resolved
     case .notFound(let message): throw ResolveFailure(code: 127, message: message)
@@ -128,9 +138,19 @@ public enum InitProcess {
     }
   }
 
+  /// The uid and gid a user spec names in the sandbox's own /etc/passwd and
+  /// /etc/group; nil (root) for none.
+  static func resolveUser(_ spec: String?) throws(ResolveFailure) -> (uid: UInt32, gid: UInt32)? {
+    guard let spec, !spec.isEmpty else { return nil }
+    let read = { (path: String) in FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+    do { return try UserResolver.resolve(spec, passwd: read("/etc/passwd"), group: read("/etc/group")) } catch {
+      throw ResolveFailure(code: 125, message: "\(error)")
+    }
+  }
+
   /// execve failed after the file was found: ENOENT then means a missing script
   /// interpreter or dynamic loader.
-  private static func describeExecFailure(_ code: Int32) -> (Int32, String) {
+  static func describeExecFailure(_ code: Int32) -> (Int32, String) {
     switch code {
     case ENOENT:
       return (127, "cannot execute: its interpreter or dynamic loader is missing in the sandbox")
@@ -142,7 +162,7 @@ public enum InitProcess {
 
   /// The command has its own copies of stdin/stdout/stderr. Ours must not keep
   /// the pipes open, or the daemon would never see end-of-file after it exits.
-  private static func releaseStdio() {
+  static func releaseStdio() {
     let null = open("/dev/null", O_RDWR | O_CLOEXEC)
     if null >= 0 {
       for fd: Int32 in 0...2 { dup2(null, fd) }
@@ -150,58 +170,12 @@ public enum InitProcess {
     }
   }
 
-  private static func supervise(child: pid_t, signals: Int32, control: Int32) -> Never {
-    var fds = [
-      pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
-      pollfd(fd: control, events: Int16(POLLIN), revents: 0),
-    ]
-    var info = [UInt8](repeating: 0, count: 128)  // sizeof(struct signalfd_siginfo)
-    while true {
-      let ready = poll(&fds, 2, -1)
-      if ready < 0 { continue }  // EINTR cannot happen with all signals blocked; be safe anyway.
-      if fds[1].revents != 0 {
-        // The daemon is gone (it crashed or was killed): no one can receive the
-        // output or decide about the sandbox, so end it. Our exit kills the rest.
-        var byte: UInt8 = 0
-        if read(control, &byte, 1) <= 0 {
-          kill(-1, SIGKILL)
-          _exit(137)
-        }
-      }
-      guard fds[0].revents != 0 else { continue }
-      let n = info.withUnsafeMutableBytes { read(signals, $0.baseAddress!, 128) }
-      guard n == 128 else { continue }
-      let signo = info.withUnsafeBytes { $0.load(as: UInt32.self) }
-      if signo == UInt32(SIGCHLD) {
-        reapChildren(child: child, control: control)
-      } else {
-        kill(child, Int32(signo))
-      }
-    }
-  }
-
-  /// Reaps every exited process (orphans are re-parented to us); when the command
-  /// itself is among them, reports its status and exits with the same code.
-  private static func reapChildren(child: pid_t, control: Int32) {
-    while true {
-      var status: Int32 = 0
-      let pid = waitpid(-1, &status, WNOHANG)
-      if pid <= 0 { return }
-      if pid == child {
-        let signal = WaitStatus.signaled(status) ? WaitStatus.signal(status) : 0
-        let code = WaitStatus.shellCode(status)
-        report(control, .exited(code: code, signal: signal))
-        _exit(code)
-      }
-    }
-  }
-
-  private static func report(_ control: Int32, _ message: InitReport) {
+  static func report(_ control: ControlChannel, _ message: InitReport, descriptors: [Int32] = []) {
     guard let data = try? JSONEncoder().encode(message) else { return }
-    try? FramedMessages.send(control, Array(data))
+    try? control.send(Array(data), descriptors: descriptors)
   }
 
-  private static func fail(_ control: Int32, code: Int32, _ message: String) -> Never {
+  private static func fail(_ control: ControlChannel, code: Int32, _ message: String) -> Never {
     report(control, .failed(code: code, message: message))
     _exit(code)
   }

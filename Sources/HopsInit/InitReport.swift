@@ -9,4 +9,23 @@ public enum InitReport: Codable, Sendable, Equatable {
   /// The sandbox could not be built or the command could not be started. `code`
   /// follows DESIGN.md: 127 not found, 126 not executable, 125 Hops' own failure.
   case failed(code: Int32, message: String)
+
+  /// An exec's process runs (pid inside the sandbox).
+  case execStarted(id: Int, pid: Int32)
+  /// The master of an exec's terminal comes with this frame.
+  case execTerminal(id: Int)
+  /// An exec's process ended: its exit code, or 128 + the signal.
+  case execExited(id: Int, code: Int32, signal: Int32)
+  /// An exec could not start; `code` as for `failed`.
+  case execFailed(id: Int, code: Int32, message: String)
+}
+
+/// What the daemon asks of a running hops-init, one JSON frame each, after the
+/// launch plan and the "go".
+public enum InitRequest: Codable, Sendable, Equatable {
+  /// Start another process in the sandbox. Without a terminal, its stdin,
+  /// stdout and stderr come with this frame as three descriptors.
+  case exec(ExecPlan)
+  /// Deliver a signal to an exec's process.
+  case signal(exec: Int, signal: Int32)
 }

@@ -61,6 +61,19 @@ public enum FD {
     return (fds[0], fds[1])
   }
 
+  /// Two close-on-exec descriptors of /dev/null, shaped like `pipe()`'s result,
+  /// for a process that gets no stream.
+  public static func openNull() throws(SyscallError) -> (read: Int32, write: Int32) {
+    let read = try syscall("open", "/dev/null") { open("/dev/null", O_RDONLY | O_CLOEXEC) }
+    do {
+      let write = try syscall("open", "/dev/null") { open("/dev/null", O_WRONLY | O_CLOEXEC) }
+      return (read, write)
+    } catch {
+      close(read)
+      throw error
+    }
+  }
+
   /// A connected pair of close-on-exec stream sockets.
   public static func socketPair() throws(SyscallError) -> (Int32, Int32) {
     var fds: [Int32] = [-1, -1]

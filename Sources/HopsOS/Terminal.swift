@@ -54,31 +54,3 @@ public enum Terminal {
     }
   }
 }
-
-/// Passing descriptors between processes over a Unix socket (SCM_RIGHTS).
-public enum DescriptorPassing {
-  public static func send(_ socket: Int32, frame: [UInt8], fd: Int32) throws(SyscallError) {
-    let length = UInt32(frame.count)
-    let bytes = withUnsafeBytes(of: length.littleEndian) { Array($0) } + frame
-    let n = bytes.withUnsafeBytes { hops_send_with_fd(socket, $0.baseAddress, Int32($0.count), fd) }
-    if n < 0 { throw SyscallError("sendmsg", errno: -n) }
-    if Int(n) < bytes.count { try FD.writeAll(socket, Array(bytes[Int(n)...])) }
-  }
-
-  /// One frame (FramedMessages format) and the descriptor that came with it.
-  public static func receive(_ socket: Int32) throws(SyscallError) -> (frame: [UInt8], fd: Int32)? {
-    var header = [UInt8](repeating: 0, count: 4)
-    var fd: Int32 = -1
-    let n = header.withUnsafeMutableBytes { hops_receive_with_fd(socket, $0.baseAddress, 4, &fd) }
-    if n < 0 { throw SyscallError("recvmsg", errno: -n) }
-    if n == 0 { return nil }
-    if n < 4 {
-      guard let rest = try FD.readExactly(socket, 4 - Int(n)) else { return nil }
-      header.replaceSubrange(Int(n)..<4, with: rest)
-    }
-    let length = FramedMessages.length(ofHeader: header)
-    guard length <= FramedMessages.maxFrame else { throw SyscallError("recvmsg", errno: EMSGSIZE) }
-    guard let frame = length == 0 ? [] : try FD.readExactly(socket, length) else { return nil }
-    return (frame, fd)
-  }
-}

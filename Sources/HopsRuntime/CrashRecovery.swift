@@ -11,9 +11,18 @@ import HopsOS
 /// namespace and goes with it. Processes normally end by themselves: hops-init
 /// kills its sandbox when its control socket to the daemon closes. What remains
 /// is the sandbox directories, and any hops-init that somehow survived.
+///
+/// Sandboxes that were running are not re-adopted: their hops-init ended them
+/// when the daemon went (the control socket is their lifeline), because nobody
+/// was left to receive their output or enforce their timeout. A sandbox that
+/// stays after its exit (detached, created, or kept) is marked as stopped, exit
+/// code 137, with a message that says so; `ps -a` tells that truth. An
+/// attached run's sandbox, which its client can no longer reach, is removed.
 public enum CrashRecovery {
   public struct Result: Sendable, Equatable {
     public var removedSandboxes: [String] = []
+    /// Sandboxes that were running and are now recorded as stopped.
+    public var markedStopped: [String] = []
     public var killedProcesses: [Int32] = []
   }
 
@@ -24,7 +33,7 @@ public enum CrashRecovery {
     for id in ids {
       let directory = home.sandbox(id: id)
       let record = SandboxRecord.load(from: directory)
-      if let record, record.keep, record.exitCode != nil { continue }  // kept on purpose
+      if let record, !record.isRunning { continue }  // stopped already; stays until 'hops rm'
       if let pid = record?.initPid, pid > 0, isHopsInit(pid) {
         kill(pid, SIGKILL)
         result.killedProcesses.append(pid)
@@ -34,10 +43,13 @@ public enum CrashRecovery {
       // Only this home's sandboxes: another daemon (another $HOPS_HOME) shares
       // the parent cgroup, and its cgroups are none of our business.
       if let cgroups { SandboxCgroup(hierarchy: cgroups, name: id, withCpuset: true).remove(seconds: 1) }
-      if record?.keep == true {
-        var kept = record!
-        kept.exitCode = kept.exitCode ?? 137
-        try? kept.save(to: directory)
+      if var stopped = record, !stopped.removedOnExit {
+        stopped.exitCode = 137
+        stopped.exitSignal = SIGKILL
+        stopped.exitMessage = "ended when hopsd stopped unexpectedly (sandboxes do not outlive their daemon)"
+        stopped.finishedAt = stopped.finishedAt ?? Date().timeIntervalSince1970
+        try? stopped.save(to: directory)
+        result.markedStopped.append(id)
         continue
       }
       try? FileManager.default.removeItem(atPath: directory)

@@ -7,31 +7,18 @@ import HopsOS
 import HopsPolicy
 import Synchronization
 
-/// One running sandbox, seen from the daemon: its stdin, its output and exit as a
-/// stream of events, signals, and teardown.
+/// One running sandbox, seen from the daemon: its command's streams, its execs,
+/// its exit, signals, stop and teardown.
 ///
-/// A monitor thread per sandbox polls stdout, stderr and the control socket, so
-/// blocking reads never occupy the daemon's async threads. Output is handed over
-/// with a small credit window: the thread stops reading when the client falls
-/// behind, and the pipe's own back-pressure then slows the command down.
+/// A monitor thread per sandbox reads the control socket (hops-init's reports),
+/// enforces the timeout and samples the process count; each process's output
+/// has a thread of its own (ProcessStreams). When hops-init ends, the monitor
+/// reaps it, records the exit, and tears down what the sandbox held on the host.
 public final class Sandbox: Sendable {
   public let id: String
   public let directory: String
   public let rootfs: RootfsInfo
   public let initPid: pid_t
-  private let record: SandboxRecord
-  private let stdinFD: Int32
-  private let stdoutFD: Int32
-  private let stderrFD: Int32
-  private let controlFD: Int32
-  private let cgroup: SandboxCgroup?
-  private let network: SandboxNetwork?
-  /// The master end of the command's terminal, or -1 without one. With a
-  /// terminal, stdin goes to it and its output comes back as stdout.
-  private let terminalFD: Int32
-  private let pendingReport: InitReport?
-  /// The sandbox's IPv4 address in the outbound and full modes.
-  public var address: String? { network.map { IPv4.format($0.address) } }
   public let limits: ResourceLimits
   /// The overlayfs lower directories the sandbox's root stands on.
   public let lowerDirs: [String]
@@ -39,95 +26,117 @@ public final class Sandbox: Sendable {
   /// Seconds since the Unix epoch, and on the monotonic clock, at launch.
   public let startedAt: Double
   private let startedMonotonic: ContinuousClock.Instant
+  private let channel: ControlChannel
+  /// The command's streams; nil for a sandbox without a command (`hops create`).
+  private let main: ProcessStreams?
+  private let cgroup: SandboxCgroup?
+  private let network: SandboxNetwork?
+  private let pendingReport: InitReport?
+  /// The environment, directory and user execs start with, unless told otherwise.
+  public let execDefaults: (environment: [String], workingDirectory: String, user: String?)
 
   private struct State {
-    var stdinOpen = true
     /// Set once hops-init has been reaped: its pid may be reused, never signal it again.
     var reaped = false
     var killedBecause: String?
-    /// Nobody reads the output any more (the client is gone): drop it, never wait.
-    var discardOutput = false
     /// Set when the timeout ended the sandbox: the run exits 124.
     var timedOut = false
     /// The highest process count seen (v1 has no pids.peak).
     var peakProcesses = 0
+    var record: SandboxRecord
+    var execs: [Int: ExecSession] = [:]
+    var nextExecID = 1
+    /// Set when the sandbox has ended and its exit is recorded.
+    var exit: SandboxExit?
   }
-  private let state = Mutex(State())
-  private let credits = CountingSemaphore(value: 8)
+  private let state: Mutex<State>
 
   init(
-    id: String, directory: String, rootfs: RootfsInfo, record: SandboxRecord, initPid: pid_t,
-    stdin: Int32, stdout: Int32, stderr: Int32, control: Int32,
+    directory: String, rootfs: RootfsInfo, record: SandboxRecord, channel: ControlChannel, main: ProcessStreams?,
     cgroup: SandboxCgroup?, limits: ResourceLimits, network: SandboxNetwork?,
-    terminal: Int32 = -1, pendingReport: InitReport? = nil, lowerDirs: [String] = []
+    pendingReport: InitReport? = nil, lowerDirs: [String] = [],
+    execDefaults: (environment: [String], workingDirectory: String, user: String?)
   ) {
-    self.id = id
+    self.id = record.id
     self.directory = directory
     self.rootfs = rootfs
-    self.record = record
-    self.initPid = initPid
-    self.stdinFD = stdin
-    self.stdoutFD = stdout
-    self.stderrFD = stderr
-    self.controlFD = control
+    self.initPid = record.initPid
+    self.channel = channel
+    self.main = main
     self.cgroup = cgroup
     self.network = network
-    self.terminalFD = terminal
     self.pendingReport = pendingReport
     self.limits = limits
     self.lowerDirs = lowerDirs
     self.command = record.command
+    self.execDefaults = execDefaults
     self.startedAt = Date().timeIntervalSince1970
     self.startedMonotonic = ContinuousClock.now
+    self.state = Mutex(State(record: record))
   }
 
-  // MARK: - Events
+  /// The sandbox's IPv4 address in the outbound and full modes.
+  public var address: String? { network.map { IPv4.format($0.address) } }
+  public var record: SandboxRecord { state.withLock { $0.record } }
+  public var name: String? { record.name }
+  public var hasTerminal: Bool { (main?.terminalFD ?? -1) >= 0 }
+  /// The exit, once the sandbox has ended.
+  public var exit: SandboxExit? { state.withLock { $0.exit } }
 
-  /// Starts the monitor; the stream ends after the exit event. Call once. The
-  /// consumer calls `consumed()` after handling each output event.
-  /// `onFinished` runs on the monitor thread after teardown is complete.
-  public func events(onFinished: @escaping @Sendable () -> Void = {}) -> AsyncStream<SandboxEvent> {
-    let (stream, continuation) = AsyncStream<SandboxEvent>.makeStream()
+  // MARK: - Life
+
+  /// Starts the monitor, and the command's output to `output` (a detached run's
+  /// log; attached runs use `events`). `onExit` gets the final record before
+  /// the exit is delivered; `onFinished` runs once teardown is complete.
+  public func start(
+    output: OutputSink?, onExit: @escaping @Sendable (SandboxRecord) -> Void = { _ in },
+    onFinished: @escaping @Sendable () -> Void = {}
+  ) {
+    if let main, let output { main.start(sink: output) }
     Threads.detach { [self] in
-      self.monitor(continuation)
+      self.monitor(onExit: onExit)
       onFinished()
+    }
+  }
+
+  /// An attached run: the command's output then its exit, as a stream. The
+  /// consumer calls `consumed()` after handling each event.
+  public func events(
+    onExit: @escaping @Sendable (SandboxRecord) -> Void = { _ in }, onFinished: @escaping @Sendable () -> Void = {}
+  ) -> AsyncStream<SandboxEvent> {
+    let (stream, continuation) = AsyncStream<SandboxEvent>.makeStream()
+    start(output: .stream(continuation), onExit: onExit, onFinished: onFinished)
+    if main == nil {
+      continuation.finish()
     }
     return stream
   }
 
-  public func consumed() { credits.signal() }
+  public func consumed() { main?.consumed() }
 
-  private func monitor(_ continuation: AsyncStream<SandboxEvent>.Continuation) {
-    var open: [Int32] = [stdoutFD, stderrFD, controlFD] + (terminalFD >= 0 ? [terminalFD] : [])
+  private func monitor(onExit: @Sendable (SandboxRecord) -> Void) {
     var report: InitReport? = pendingReport
-    var controlBuffer: [UInt8] = []
-    while !open.isEmpty {
-      var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-      // Wake up now and then to sample the process count for the peak figure.
-      let ready = poll(&fds, nfds_t(fds.count), cgroup == nil ? -1 : 100)
-      if cgroup != nil { samplePeakProcesses() }
-      if ready <= 0 { continue }
-      for entry in fds where entry.revents != 0 {
-        guard let chunk = Self.readChunk(entry.fd) else { continue }
-        if chunk.isEmpty {
-          open.removeAll { $0 == entry.fd }
-          continue
-        }
-        if entry.fd == controlFD {
-          controlBuffer += chunk
-          while let message = FramedMessages.take(from: &controlBuffer) {
-            if let decoded = try? JSONDecoder().decode(InitReport.self, from: Data(message)) {
-              if case .started = decoded { continue }
-              if case .terminal = decoded { continue }
-              report = decoded
-            }
-          }
-        } else if !state.withLock({ $0.discardOutput }) {
-          credits.wait()
-          if state.withLock({ $0.discardOutput }) { continue }
-          continuation.yield(entry.fd == stderrFD ? .stderr(chunk) : .stdout(chunk))
-        }
+    let deadline = limits.timeoutSeconds.map { startedMonotonic + .milliseconds(Int64($0 * 1000)) }
+    while true {
+      // Wake up now and then to sample the process count for the peak figure,
+      // and for the timeout.
+      var timeout: Int32 = cgroup == nil ? -1 : 100
+      if let deadline {
+        let left = (deadline - ContinuousClock.now).components
+        let ms = max(0, Int32(clamping: left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000) + 1)
+        timeout = timeout < 0 ? ms : min(timeout, ms)
       }
+      var entry = pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0)
+      let ready = poll(&entry, 1, timeout)
+      if cgroup != nil { samplePeakProcesses() }
+      if let deadline, ContinuousClock.now >= deadline, let seconds = limits.timeoutSeconds { timeOut(after: seconds) }
+      if ready <= 0 { continue }
+      let open = (try? channel.fill()) ?? false
+      while let frame = try? channel.nextFrame() {
+        guard let decoded = try? JSONDecoder().decode(InitReport.self, from: Data(frame)) else { continue }
+        handle(decoded, report: &report)
+      }
+      if !open { break }
     }
     // Reap under the lock that kill() and signal() take, after the exit is
     // known: no signal can ever reach a recycled pid.
@@ -137,22 +146,47 @@ public final class Sandbox: Sendable {
       state.reaped = true
       return (status, state.killedBecause, state.timedOut)
     }
-    for fd in [stdoutFD, stderrFD, controlFD] { FD.close(fd) }
-    closeStdin()
-    state.withLock { _ in FD.close(terminalFD) }
     var usage = currentUsage()
     usage.timedOut = timedOut
     // The network goes before the exit is told: a run started right after this
     // one ends may publish the same ports.
     network?.detach()
-    continuation.yield(.exit(finish(report: report, status: status, killedBecause: killedBecause, usage: usage)))
-    continuation.finish()
+    let exit = finish(report: report, status: status, killedBecause: killedBecause, usage: usage)
+    let (record, execs) = state.withLock { state in
+      state.exit = exit
+      defer { state.execs = [:] }
+      return (state.record, Array(state.execs.values))
+    }
+    onExit(record)
+    main?.finish(exit)
+    for exec in execs {
+      exec.ended(SandboxExit(code: 137, signal: SIGKILL, message: "the sandbox ended (\(exit.message ?? "its command exited"))"))
+    }
+    channel.close()
     // Every process of the sandbox is gone (its pid namespace died with
     // hops-init), so the cgroup can go. The kernel may still count the exiting
     // tasks for a moment (EBUSY); remove() waits that out after the client has
     // its exit, not before. The registry keeps the sandbox until this is done,
     // so a daemon shutdown still waits for it.
     cgroup?.remove()
+  }
+
+  private func handle(_ report: InitReport, report final: inout InitReport?) {
+    switch report {
+    case .started, .terminal:
+      break
+    case .exited, .failed:
+      final = report
+    case .execStarted:
+      break
+    case .execTerminal(let id):
+      guard let fd = channel.takeDescriptors(1)?.first else { return }
+      if let exec = state.withLock({ $0.execs[id] }) { exec.attachTerminal(fd) } else { FD.close(fd) }
+    case .execExited(let id, let code, let signal):
+      state.withLock { $0.execs.removeValue(forKey: id) }?.ended(SandboxExit(code: code, signal: signal))
+    case .execFailed(let id, let code, let message):
+      state.withLock { $0.execs.removeValue(forKey: id) }?.ended(SandboxExit(code: code, message: message))
+    }
   }
 
   /// Usage now: the cgroup's counters and the wall time so far.
@@ -176,14 +210,15 @@ public final class Sandbox: Sendable {
     state.withLock { $0.peakProcesses = max($0.peakProcesses, processes) }
   }
 
+  /// The exit as the user sees it, and the record that keeps it.
   private func finish(report: InitReport?, status: Int32, killedBecause: String?, usage: SandboxUsage) -> SandboxExit {
     var exit: SandboxExit
     switch report {
     case .exited(let code, let signal):
-      exit = SandboxExit(code: code, signal: signal)
+      exit = SandboxExit(code: code, signal: signal, message: killedBecause)
     case .failed(let code, let message):
       exit = SandboxExit(code: code, message: message)
-    case .started, .terminal, .none:
+    default:
       // hops-init ended without a report: we killed it, or it crashed.
       if WaitStatus.signaled(status) {
         let signal = WaitStatus.signal(status)
@@ -202,72 +237,33 @@ public final class Sandbox: Sendable {
       exit.message = "sandbox killed: out of memory\(limit)"
       if exit.signal == SIGKILL || exit.code == 137 { exit.code = 137 }
     }
-    var final = record
-    final.exitCode = exit.code
-    if record.keep {
-      try? final.save(to: directory)
-      exit.keptPath = directory
-    } else {
+    let record = state.withLock { state in
+      state.record.exitCode = exit.code
+      state.record.exitSignal = exit.signal
+      state.record.exitMessage = exit.message
+      state.record.finishedAt = Date().timeIntervalSince1970
+      state.record.cpuSeconds = usage.cpuSeconds
+      state.record.peakMemoryBytes = usage.peakMemoryBytes
+      return state.record
+    }
+    if record.removedOnExit {
       removeDirectory()
+    } else {
+      try? record.save(to: directory)
+      if record.keep { exit.keptPath = directory }
     }
     return exit
   }
 
-  /// One read: the bytes, [] at end of file, nil when nothing is there yet. A
-  /// terminal's master reads EIO once every holder of the slave is gone: its end.
-  static func readChunk(_ fd: Int32) -> [UInt8]? {
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-      let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-      if n >= 0 { return Array(buffer[0..<n]) }
-      if errno == EINTR { continue }
-      return errno == EAGAIN ? nil : []
-    }
-  }
+  // MARK: - Input and control of the command
 
-  // MARK: - Input and control
-
-  /// Writes to the command's stdin without ever blocking a thread: the pipe is
-  /// non-blocking, and a full pipe is retried after a short sleep. Returns false
-  /// when the command no longer reads stdin (the data is dropped, as a pipe would).
-  public func writeStdin(_ bytes: [UInt8]) async -> Bool {
-    var offset = 0
-    while offset < bytes.count {
-      // The write happens under the lock, so closeStdin() cannot close the fd
-      // (and another sandbox reuse its number) between the check and the write.
-      let n: Int? = state.withLock { state in
-        guard state.stdinOpen, !state.reaped else { return nil }
-        let target = terminalFD >= 0 ? terminalFD : stdinFD
-        return bytes.withUnsafeBytes { Glibc.write(target, $0.baseAddress! + offset, bytes.count - offset) }
-      }
-      guard let n else { return false }
-      if n > 0 {
-        offset += n
-      } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
-        try? await Task.sleep(for: .milliseconds(1))
-      } else {
-        return false
-      }
-    }
-    return true
-  }
+  public func writeStdin(_ bytes: [UInt8]) async -> Bool { await main?.writeStdin(bytes) ?? false }
 
   /// End of stdin: the command reads end-of-file.
-  public func closeStdin() {
-    state.withLock { state in
-      if state.stdinOpen { FD.close(stdinFD) }
-      state.stdinOpen = false
-    }
-  }
+  public func closeStdin() { main?.closeStdin() }
 
   /// The client's window changed: the terminal (and so the command) learns it.
-  public func resize(_ size: Terminal.Size) {
-    state.withLock { state in
-      if terminalFD >= 0 && !state.reaped { Terminal.setSize(terminalFD, size) }
-    }
-  }
-
-  public var hasTerminal: Bool { terminalFD >= 0 }
+  public func resize(_ size: Terminal.Size) { main?.resize(size) }
 
   /// Signals a client may send: hops-init forwards them to the command. SIGKILL
   /// and SIGSTOP are not among them: they would hit PID 1 itself.
@@ -282,9 +278,9 @@ public final class Sandbox: Sendable {
   }
 
   /// The timeout: ends the whole sandbox, and the run exits 124.
-  public func timeOut(after seconds: Double) {
+  func timeOut(after seconds: Double) {
     state.withLock { state in
-      guard !state.reaped else { return }
+      guard !state.reaped, !state.timedOut else { return }
       state.timedOut = true
       state.killedBecause = "sandbox killed: timed out after \(DurationText.format(seconds))"
       _ = Glibc.kill(initPid, SIGKILL)
@@ -300,12 +296,111 @@ public final class Sandbox: Sendable {
   /// waits for a reader that is gone.
   public func kill(reason: String, discardOutput: Bool = false) {
     state.withLock { state in
-      if discardOutput { state.discardOutput = true }
       guard !state.reaped else { return }
       if state.killedBecause == nil { state.killedBecause = reason }
       _ = Glibc.kill(initPid, SIGKILL)
     }
-    if discardOutput { credits.signal() }
+    if discardOutput { main?.discardOutput() }
+  }
+
+  /// `hops stop`: SIGTERM (hops-init forwards it to the command, or to every
+  /// process of a sandbox without one), then SIGKILL once `grace` seconds have
+  /// passed. Returns the exit.
+  public func stop(grace: Double) async -> SandboxExit? {
+    state.withLock { state in
+      if !state.reaped { _ = Glibc.kill(initPid, SIGTERM) }
+    }
+    if await waitForExit(seconds: grace) == nil {
+      kill(reason: "stopped: still running \(DurationText.format(grace)) after SIGTERM, so killed")
+    }
+    return await waitForExit(seconds: 30)
+  }
+
+  /// The exit, once the sandbox has ended; nil if it still runs after `seconds`.
+  public func waitForExit(seconds: Double) async -> SandboxExit? {
+    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+    while true {
+      if let exit { return exit }
+      if ContinuousClock.now >= deadline { return nil }
+      try? await Task.sleep(for: .milliseconds(10))
+    }
+  }
+
+  // MARK: - Exec
+
+  /// Starts another process in the sandbox (`hops exec`) and returns once it can
+  /// be talked to. Its failure to start (command not found...) is its exit.
+  public func exec(
+    argv: [String], environment: [String], workingDirectory: String, terminal: Terminal.Size?, user: String?
+  ) async throws -> ExecSession {
+    var own: [Int32] = []
+    var passed: [Int32] = []
+    defer { passed.forEach(FD.close) }
+    var streams: ProcessStreams?
+    if terminal == nil {
+      do {
+        let stdin = try FD.pipe()
+        let stdout = try FD.pipe()
+        let stderr = try FD.pipe()
+        own = [stdin.write, stdout.read, stderr.read]
+        passed = [stdin.read, stdout.write, stderr.write]
+        try FD.setNonBlocking(stdin.write)
+      } catch {
+        (own + passed).forEach(FD.close)
+        passed = []
+        throw HopsError.failed("cannot create the exec's pipes: \(error)")
+      }
+      streams = ProcessStreams(stdin: own[0], stdout: own[1], stderr: own[2])
+    }
+    let channel = self.channel
+    let registered: ExecSession? = state.withLock { state in
+      guard !state.reaped, state.exit == nil else { return nil }
+      let id = state.nextExecID
+      state.nextExecID += 1
+      let session = ExecSession(id: id, streams: streams) { request, fds in
+        try channel.send(Array(try JSONEncoder().encode(request)), descriptors: fds)
+      }
+      state.execs[id] = session
+      return session
+    }
+    guard let session = registered else {
+      own.forEach(FD.close)
+      throw Self.notRunning(record)
+    }
+    let plan = ExecPlan(
+      id: session.id, argv: argv, environment: environment, workingDirectory: workingDirectory, terminal: terminal, user: user)
+    do {
+      try channel.send(Array(try JSONEncoder().encode(InitRequest.exec(plan))), descriptors: passed)
+    } catch {
+      state.withLock { _ = $0.execs.removeValue(forKey: session.id) }
+      session.ended(SandboxExit(code: 125, message: "the sandbox is no longer running"))
+    }
+    await session.waitUntilReady()
+    return session
+  }
+
+  /// A running exec of this sandbox, by id.
+  public func execSession(_ id: Int) -> ExecSession? { state.withLock { $0.execs[id] } }
+
+  public static func notRunning(_ record: SandboxRecord) -> HopsError {
+    HopsError(
+      .unavailable, "sandbox \(record.name ?? record.id) is not running (\(record.state))",
+      hint: "see 'hops ps -a'; start a new one with 'hops create' or 'hops run -d'")
+  }
+
+  // MARK: - Files
+
+  /// An O_PATH descriptor of the sandbox's root directory, as its processes see
+  /// it (through hops-init's /proc entry, so the sandbox's own mounts are there),
+  /// taken while hops-init surely is the sandbox's PID 1.
+  public func openRoot() throws -> Int32 {
+    let fd: Int32? = state.withLock { state in
+      guard !state.reaped, state.exit == nil else { return nil }
+      return open("/proc/\(initPid)/root", Int32(O_PATH_FLAG) | O_DIRECTORY | O_CLOEXEC)
+    }
+    guard let fd else { throw Self.notRunning(record) }
+    guard fd >= 0 else { throw HopsError.failed("cannot open the sandbox's root: \(errnoString(errno))") }
+    return fd
   }
 
   private func removeDirectory() {

@@ -54,14 +54,41 @@ public struct SandboxLauncher: Sendable {
     }
   }
 
-  public func launch(policy requested: Policy, command requestedCommand: [String], terminal: Terminal.Size? = nil) throws -> Sandbox {
+  /// What to launch besides the policy and the command.
+  public struct Options: Sendable {
+    /// 12 hex digits; the registry has reserved it (and the name) already.
+    public var id: String
+    public var name: String?
+    public var kind: SandboxRecord.Kind = .run
+    /// The profile the policy came from, for `inspect`.
+    public var profile: String?
+    /// Run the command on a pseudo-terminal of this size.
+    public var terminal: Terminal.Size?
+
+    public init(id: String = SandboxLauncher.newID(), name: String? = nil, kind: SandboxRecord.Kind = .run, profile: String? = nil, terminal: Terminal.Size? = nil) {
+      self.id = id
+      self.name = name
+      self.kind = kind
+      self.profile = profile
+      self.terminal = terminal
+    }
+  }
+
+  /// Starts a sandbox. A `created` one has no command: hops-init idles in it,
+  /// ready for execs.
+  public func launch(policy requested: Policy, command requestedCommand: [String], options: Options = Options()) throws -> Sandbox {
     try requested.validate()
     let rootfs = try resolveRootfs(requested.rootfs)
+    let idle = options.kind == .created
+    let terminal = idle ? nil : options.terminal
     // An image's config fills in what the request leaves open.
     var policy = requested
     var command = requestedCommand
-    if let config = rootfs.config { Self.apply(config, to: &policy, command: &command) }
-    guard !command.isEmpty else {
+    if let config = rootfs.config {
+      Self.apply(config, to: &policy, command: &command)
+      if idle { command = [] }
+    }
+    guard !command.isEmpty || idle else {
       throw HopsError.invalid("no command given", hint: "write it after --, e.g. hops run -- /bin/echo hi")
     }
     if let workspace = policy.workspace {
@@ -73,7 +100,7 @@ public struct SandboxLauncher: Sendable {
 
     try checkControllers(for: policy.limits)
 
-    let id = Self.newID()
+    let id = options.id
     let directory = home.sandbox(id: id)
     try HomeSetup.ensureDirectories(home)
     for path in [directory, directory + "/upper", directory + "/work", directory + "/rootfs"] {
@@ -102,15 +129,32 @@ public struct SandboxLauncher: Sendable {
       throw error
     }
 
+    let environment = policy.environment.map { "\($0.key)=\($0.value)" }
     var record = SandboxRecord(
       id: id, createdAt: Date().timeIntervalSince1970, rootfs: rootfs.name, command: command,
       keep: policy.keep, initPid: 0, exitCode: nil)
+    record.name = options.name
+    record.kind = options.kind
+    record.profile = options.profile
+    record.workspace = policy.workspace
+    record.workspaceMode = policy.workspaceMode.rawValue
+    record.network = policy.network.rawValue
+    record.address = network.map { IPv4.format($0.address) }
+    record.allowNet = policy.allowNet.map(\.description)
+    record.publish = policy.publish.map(\.description)
+    record.limits = SandboxRecord.Limits(
+      cpus: policy.limits.cpus, memoryBytes: policy.limits.memoryBytes, maxProcesses: policy.limits.maxProcesses,
+      timeoutSeconds: policy.limits.timeoutSeconds, cpuset: policy.limits.cpuset)
+    record.hostname = policy.hostname
+    record.workingDirectory = policy.workingDirectory
+    record.environment = environment
+    record.user = rootfs.config?.user
     let plan = LaunchPlan(
       lowerDir: rootfs.lowerDirs.joined(separator: ":"), upperDir: directory + "/upper", workDir: directory + "/work",
       rootfsMount: directory + "/rootfs", workspace: policy.workspace,
       workspaceTarget: Policy.workspaceMountPoint, hostname: policy.hostname,
       workingDirectory: policy.workingDirectory, argv: command,
-      environment: policy.environment.map { "\($0.key)=\($0.value)" },
+      environment: environment,
       capabilities: LaunchPlan.defaultCapabilities,
       workspaceMount: workspaceMount, mounts: mounts, maskedPaths: policy.deniedPaths,
       loopbackUp: policy.network != .disabled, network: network?.plan, terminal: terminal,
@@ -126,11 +170,12 @@ public struct SandboxLauncher: Sendable {
       try cgroup?.create(limits: CgroupLimits(
         memoryBytes: policy.limits.memoryBytes, cpus: policy.limits.cpus, maxProcesses: policy.limits.maxProcesses,
         cpuset: policy.limits.cpuset))
-      let stdin = try FD.pipe()
+      // A sandbox without a command has no streams: hops-init gets /dev/null.
+      let stdin = idle ? try FD.openNull() : try FD.pipe()
       opened += [stdin.read, stdin.write]
-      let stdout = try FD.pipe()
+      let stdout = idle ? try FD.openNull() : try FD.pipe()
       opened += [stdout.read, stdout.write]
-      let stderr = try FD.pipe()
+      let stderr = idle ? try FD.openNull() : try FD.pipe()
       opened += [stderr.read, stderr.write]
       let control = try FD.socketPair()
       opened += [control.0, control.1]
@@ -153,27 +198,35 @@ public struct SandboxLauncher: Sendable {
       try network?.attach(initPid: pid)
       // hops-init builds the filesystem from the plan while we move it into its
       // cgroup; it runs nothing of the command before our "go".
-      let payload = try JSONEncoder().encode(plan)
-      try FramedMessages.send(control.0, Array(payload))
-      try Self.sendGo(control: control.0, cgroup: cgroup, pid: pid)
+      let channel = ControlChannel(fd: control.0)
+      try channel.send(Array(try JSONEncoder().encode(plan)))
+      try Self.sendGo(channel, cgroup: cgroup, pid: pid)
       var terminalFD: Int32 = -1
       var pendingReport: InitReport?
       if terminal != nil {
         // hops-init sends the terminal's master, or (if it failed first) its report.
-        if let (frame, fd) = try DescriptorPassing.receive(control.0) {
-          terminalFD = fd
-          if fd >= 0 { opened.append(fd) }
+        if let frame = try channel.receive() {
           let report = try? JSONDecoder().decode(InitReport.self, from: Data(frame))
-          if report != .terminal { pendingReport = report }
-          if fd >= 0 { try FD.setNonBlocking(fd) }
+          if report == .terminal, let fd = channel.takeDescriptors(1)?.first {
+            terminalFD = fd
+            opened.append(fd)
+            try FD.setNonBlocking(fd)
+          } else {
+            pendingReport = report
+          }
         }
       }
-      try FD.setNonBlocking(stdin.write)
+      if idle {
+        [stdin.write, stdout.read, stderr.read].forEach(FD.close)
+      } else {
+        try FD.setNonBlocking(stdin.write)
+      }
+      let main = idle ? nil : ProcessStreams(stdin: stdin.write, stdout: stdout.read, stderr: stderr.read, terminal: terminalFD)
       return Sandbox(
-        id: id, directory: directory, rootfs: rootfs.info, record: record, initPid: pid,
-        stdin: stdin.write, stdout: stdout.read, stderr: stderr.read, control: control.0,
+        directory: directory, rootfs: rootfs.info, record: record, channel: channel, main: main,
         cgroup: cgroup, limits: policy.limits, network: network,
-        terminal: terminalFD, pendingReport: pendingReport, lowerDirs: rootfs.lowerDirs)
+        pendingReport: pendingReport, lowerDirs: rootfs.lowerDirs,
+        execDefaults: (environment, policy.workingDirectory, rootfs.config?.user))
     } catch {
       closeAll()
       network?.detach()
@@ -254,11 +307,11 @@ public struct SandboxLauncher: Sendable {
   /// Places hops-init in its cgroup and lets it go on. When it already gave up
   /// (a bad rootfs, say) and exited, its report waits on the control socket for
   /// the monitor to deliver: that is not a launch failure.
-  static func sendGo(control: Int32, cgroup: SandboxCgroup?, pid: pid_t) throws {
-    do {
+  static func sendGo(_ channel: ControlChannel, cgroup: SandboxCgroup?, pid: pid_t) throws(SyscallError) {
+    do throws(SyscallError) {
       try cgroup?.add(pid: pid)
-      try FramedMessages.send(control, LaunchPlan.goFrame)
-    } catch let error as SyscallError {
+      try channel.send(LaunchPlan.goFrame)
+    } catch {
       guard [EPIPE, ECONNRESET, ESRCH].contains(error.errno) else { throw error }
     }
   }
@@ -326,7 +379,7 @@ public struct SandboxLauncher: Sendable {
   }
 
   /// 12 hex digits: short enough to type, random enough not to collide.
-  static func newID() -> String {
+  public static func newID() -> String {
     let value = UInt64.random(in: 0...UInt64.max) & 0xffff_ffff_ffff
     let hex = String(value, radix: 16)
     return String(repeating: "0", count: 12 - hex.count) + hex

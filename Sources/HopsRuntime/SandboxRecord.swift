@@ -1,18 +1,83 @@
 import FoundationEssentials
+import Glibc
 import HopsCore
+import HopsOS
 
-/// `sandboxes/<id>/state.json`: enough for a restarted daemon to find and clean
-/// what a crashed one left, and for a kept sandbox to say what it was.
+/// `sandboxes/<id>/state.json`: what a sandbox is and how it ended. It is what
+/// `ps -a`, `inspect` and `logs` read once the sandbox has stopped, what survives
+/// a daemon restart, and what crash recovery finds.
 public struct SandboxRecord: Codable, Sendable, Equatable {
+  /// How the sandbox was started.
+  public enum Kind: String, Codable, Sendable {
+    /// `hops run`: attached to its client, removed after its exit unless kept.
+    case run
+    /// `hops run -d`: its output goes to the log; it stays until `hops rm`.
+    case detached
+    /// `hops create`: no command, just a sandbox to exec into.
+    case created
+  }
+
   public var id: String
+  public var name: String?
+  public var kind: Kind = .run
   public var createdAt: Double
+  /// The rootfs or image it stands on.
   public var rootfs: String
   public var command: [String]
   public var keep: Bool
   /// Host pid of hops-init; 0 until it has been started.
   public var initPid: Int32
-  /// Set when the run has ended.
+
+  // The policy, as it was applied.
+  public var profile: String?
+  public var workspace: String?
+  public var workspaceMode: String?
+  public var network: String?
+  public var address: String?
+  public var allowNet: [String]?
+  public var publish: [String]?
+  public var limits: Limits?
+  public var hostname: String?
+  public var workingDirectory: String?
+  /// `NAME=VALUE`: the command's environment, which execs start from too.
+  public var environment: [String]?
+  /// The user the command runs as (an image's), nil for root.
+  public var user: String?
+
+  // How it ended; nil while it runs.
   public var exitCode: Int32?
+  public var exitSignal: Int32?
+  /// Why Hops ended it, when it did.
+  public var exitMessage: String?
+  public var finishedAt: Double?
+  public var cpuSeconds: Double?
+  public var peakMemoryBytes: UInt64?
+
+  public struct Limits: Codable, Sendable, Equatable {
+    public var cpus: Double?
+    public var memoryBytes: UInt64?
+    public var maxProcesses: Int?
+    public var timeoutSeconds: Double?
+    public var cpuset: String?
+  }
+
+  public init(id: String, createdAt: Double, rootfs: String, command: [String], keep: Bool, initPid: Int32, exitCode: Int32? = nil) {
+    self.id = id
+    self.createdAt = createdAt
+    self.rootfs = rootfs
+    self.command = command
+    self.keep = keep
+    self.initPid = initPid
+    self.exitCode = exitCode
+  }
+
+  public var isRunning: Bool { exitCode == nil }
+
+  /// An attached run leaves nothing behind unless kept (as `docker run --rm`).
+  public var removedOnExit: Bool { kind == .run && !keep }
+
+  /// "running", or "exited (N)".
+  public var state: String { exitCode.map { "exited (\($0))" } ?? "running" }
 
   public static func load(from directory: String) -> SandboxRecord? {
     guard let data = FileManager.default.contents(atPath: directory + "/state.json") else { return nil }
@@ -25,13 +90,9 @@ public struct SandboxRecord: Codable, Sendable, Equatable {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     let data = try encoder.encode(self)
     let temporary = directory + "/.state.json.tmp"
-    do {
-      try data.write(to: URL(fileURLWithPath: temporary))
-      try FileManager.default.moveItem(atPath: temporary, toPath: directory + "/state.json")
-    } catch {
-      // moveItem refuses to replace; fall back to a direct write.
-      try data.write(to: URL(fileURLWithPath: directory + "/state.json"))
-      try? FileManager.default.removeItem(atPath: temporary)
+    try data.write(to: URL(fileURLWithPath: temporary))
+    guard rename(temporary, directory + "/state.json") == 0 else {
+      throw HopsError.failed("cannot save \(directory)/state.json: \(errnoString(errno))")
     }
   }
 }

@@ -43,6 +43,13 @@ int hops_close_from(int first);
 /// Returns a descriptor, or -1 with errno set.
 int hops_open_in_root(int root_fd, const char *path, int flags, unsigned mode);
 
+/// openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: `path` must stay below
+/// `dir_fd` and no component may be a symlink. Returns the fd, or -1 and errno.
+int hops_open_beneath(int dir_fd, const char *path, int flags, unsigned mode);
+
+/// fstatfs's f_type (the filesystem's magic number), or -errno.
+long hops_filesystem_type(int fd);
+
 /// gzip-or-plain file reading through zlib (gzread passes plain files through).
 void *hops_gz_open(const char *path);
 /// Returns bytes read, 0 at end, -1 on error (then *message is set).
@@ -101,12 +108,15 @@ int hops_open_pty(int *master, int *slave, unsigned short rows, unsigned short c
 int hops_set_window_size(int fd, unsigned short rows, unsigned short cols);
 int hops_get_window_size(int fd, unsigned short *rows, unsigned short *cols);
 
-/// Sends `length` bytes and one descriptor (SCM_RIGHTS) over a Unix socket.
-int hops_send_with_fd(int socket, const void *bytes, int length, int fd);
+/// Sends `length` bytes with `count` descriptors (SCM_RIGHTS, at most
+/// HOPS_MAX_PASSED_FDS) over a Unix socket. Returns bytes sent or -errno.
+#define HOPS_MAX_PASSED_FDS 8
+int hops_send_with_fds(int socket, const void *bytes, int length, const int *fds, int count);
 
-/// Receives up to `length` bytes; `*fd` gets a passed descriptor or -1.
+/// Receives up to `length` bytes; passed descriptors (close-on-exec) go to
+/// `fds` (room for HOPS_MAX_PASSED_FDS) and their number to `*count`.
 /// Returns the byte count, 0 at end of stream, or -errno.
-int hops_receive_with_fd(int socket, void *bytes, int length, int *fd);
+int hops_receive_with_fds(int socket, void *bytes, int length, int *fds, int *count);
 
 /// Raw mode on a terminal (cfmakeraw); the previous settings go to `saved`
 /// (an opaque buffer of at least 128 bytes) for hops_restore_terminal.

@@ -219,6 +219,136 @@ public enum Hops_V1_Hops: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Create" metadata.
+        public enum Create: Sendable {
+            /// Request type for "Create".
+            public typealias Input = Hops_V1_CreateRequest
+            /// Response type for "Create".
+            public typealias Output = Hops_V1_SandboxInfo
+            /// Descriptor for "Create".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "Create",
+                type: .unary
+            )
+        }
+        /// Namespace for "Exec" metadata.
+        public enum Exec: Sendable {
+            /// Request type for "Exec".
+            public typealias Input = Hops_V1_RunInput
+            /// Response type for "Exec".
+            public typealias Output = Hops_V1_RunOutput
+            /// Descriptor for "Exec".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "Exec",
+                type: .bidirectionalStreaming
+            )
+        }
+        /// Namespace for "Stop" metadata.
+        public enum Stop: Sendable {
+            /// Request type for "Stop".
+            public typealias Input = Hops_V1_StopRequest
+            /// Response type for "Stop".
+            public typealias Output = Hops_V1_SandboxInfo
+            /// Descriptor for "Stop".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "Stop",
+                type: .unary
+            )
+        }
+        /// Namespace for "Remove" metadata.
+        public enum Remove: Sendable {
+            /// Request type for "Remove".
+            public typealias Input = Hops_V1_RemoveRequest
+            /// Response type for "Remove".
+            public typealias Output = Hops_V1_RemoveReply
+            /// Descriptor for "Remove".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "Remove",
+                type: .unary
+            )
+        }
+        /// Namespace for "Prune" metadata.
+        public enum Prune: Sendable {
+            /// Request type for "Prune".
+            public typealias Input = Hops_V1_PruneRequest
+            /// Response type for "Prune".
+            public typealias Output = Hops_V1_PruneReply
+            /// Descriptor for "Prune".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "Prune",
+                type: .unary
+            )
+        }
+        /// Namespace for "List" metadata.
+        public enum List: Sendable {
+            /// Request type for "List".
+            public typealias Input = Hops_V1_ListRequest
+            /// Response type for "List".
+            public typealias Output = Hops_V1_ListReply
+            /// Descriptor for "List".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "List",
+                type: .unary
+            )
+        }
+        /// Namespace for "Inspect" metadata.
+        public enum Inspect: Sendable {
+            /// Request type for "Inspect".
+            public typealias Input = Hops_V1_InspectRequest
+            /// Response type for "Inspect".
+            public typealias Output = Hops_V1_InspectReply
+            /// Descriptor for "Inspect".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "Inspect",
+                type: .unary
+            )
+        }
+        /// Namespace for "Logs" metadata.
+        public enum Logs: Sendable {
+            /// Request type for "Logs".
+            public typealias Input = Hops_V1_LogsRequest
+            /// Response type for "Logs".
+            public typealias Output = Hops_V1_LogChunk
+            /// Descriptor for "Logs".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "Logs",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "CopyIn" metadata.
+        public enum CopyIn: Sendable {
+            /// Request type for "CopyIn".
+            public typealias Input = Hops_V1_CopyChunk
+            /// Response type for "CopyIn".
+            public typealias Output = Hops_V1_CopyReply
+            /// Descriptor for "CopyIn".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "CopyIn",
+                type: .clientStreaming
+            )
+        }
+        /// Namespace for "CopyOut" metadata.
+        public enum CopyOut: Sendable {
+            /// Request type for "CopyOut".
+            public typealias Input = Hops_V1_CopyOutRequest
+            /// Response type for "CopyOut".
+            public typealias Output = Hops_V1_CopyChunk
+            /// Descriptor for "CopyOut".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "hops.v1.Hops"),
+                method: "CopyOut",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "hops.v1.Hops" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Run.descriptor,
@@ -235,7 +365,17 @@ public enum Hops_V1_Hops: Sendable {
             ListImages.descriptor,
             InspectImage.descriptor,
             RemoveImage.descriptor,
-            PruneImages.descriptor
+            PruneImages.descriptor,
+            Create.descriptor,
+            Exec.descriptor,
+            Stop.descriptor,
+            Remove.descriptor,
+            Prune.descriptor,
+            List.descriptor,
+            Inspect.descriptor,
+            Logs.descriptor,
+            CopyIn.descriptor,
+            CopyOut.descriptor
         ]
     }
 }
@@ -506,6 +646,179 @@ extension Hops_V1_Hops {
             request: GRPCCore.StreamingServerRequest<Hops_V1_PruneImagesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_PruneImagesReply>
+
+        /// Handle the "Create" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Long-lived sandboxes. Create starts one that stays: without a command
+        /// > (`hops create`, ready for execs) or running its command detached, output to
+        /// > its log (`hops run -d`).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_CreateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_SandboxInfo` messages.
+        func create(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_CreateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_SandboxInfo>
+
+        /// Handle the "Exec" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Another process in a running sandbox. The first message is an ExecRequest;
+        /// > the rest as for Run.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_RunInput` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_RunOutput` messages.
+        func exec(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_RunInput>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_RunOutput>
+
+        /// Handle the "Stop" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > SIGTERM, then SIGKILL after the grace period; returns once it has stopped.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_StopRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_SandboxInfo` messages.
+        func stop(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_StopRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_SandboxInfo>
+
+        /// Handle the "Remove" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_RemoveRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_RemoveReply` messages.
+        func remove(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_RemoveRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_RemoveReply>
+
+        /// Handle the "Prune" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes every stopped sandbox.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_PruneRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_PruneReply` messages.
+        func prune(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_PruneRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_PruneReply>
+
+        /// Handle the "List" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_ListRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_ListReply` messages.
+        func list(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_ListRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_ListReply>
+
+        /// Handle the "Inspect" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_InspectRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_InspectReply` messages.
+        func inspect(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_InspectRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_InspectReply>
+
+        /// Handle the "Logs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What a detached sandbox printed, and with follow what it prints next.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_LogsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_LogChunk` messages.
+        func logs(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_LogsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_LogChunk>
+
+        /// Handle the "CopyIn" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Copies a file or directory tree into a running sandbox: a CopyTarget, then
+        /// > entries each followed by their data.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_CopyChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_CopyReply` messages.
+        func copyIn(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_CopyChunk>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_CopyReply>
+
+        /// Handle the "CopyOut" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Copies a file or directory tree out of a running sandbox: a CopyTarget
+        /// > (the source's name), then entries and data.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_CopyOutRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_CopyChunk` messages.
+        func copyOut(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_CopyOutRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_CopyChunk>
     }
 
     /// Service protocol for the "hops.v1.Hops" service.
@@ -760,6 +1073,179 @@ extension Hops_V1_Hops {
             request: GRPCCore.ServerRequest<Hops_V1_PruneImagesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Hops_V1_PruneImagesReply>
+
+        /// Handle the "Create" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Long-lived sandboxes. Create starts one that stays: without a command
+        /// > (`hops create`, ready for execs) or running its command detached, output to
+        /// > its log (`hops run -d`).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_CreateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_SandboxInfo` message.
+        func create(
+            request: GRPCCore.ServerRequest<Hops_V1_CreateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_SandboxInfo>
+
+        /// Handle the "Exec" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Another process in a running sandbox. The first message is an ExecRequest;
+        /// > the rest as for Run.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_RunInput` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_RunOutput` messages.
+        func exec(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_RunInput>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_RunOutput>
+
+        /// Handle the "Stop" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > SIGTERM, then SIGKILL after the grace period; returns once it has stopped.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_StopRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_SandboxInfo` message.
+        func stop(
+            request: GRPCCore.ServerRequest<Hops_V1_StopRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_SandboxInfo>
+
+        /// Handle the "Remove" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_RemoveRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_RemoveReply` message.
+        func remove(
+            request: GRPCCore.ServerRequest<Hops_V1_RemoveRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_RemoveReply>
+
+        /// Handle the "Prune" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes every stopped sandbox.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_PruneRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_PruneReply` message.
+        func prune(
+            request: GRPCCore.ServerRequest<Hops_V1_PruneRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_PruneReply>
+
+        /// Handle the "List" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ListRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_ListReply` message.
+        func list(
+            request: GRPCCore.ServerRequest<Hops_V1_ListRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_ListReply>
+
+        /// Handle the "Inspect" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_InspectRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_InspectReply` message.
+        func inspect(
+            request: GRPCCore.ServerRequest<Hops_V1_InspectRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_InspectReply>
+
+        /// Handle the "Logs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What a detached sandbox printed, and with follow what it prints next.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_LogsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_LogChunk` messages.
+        func logs(
+            request: GRPCCore.ServerRequest<Hops_V1_LogsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_LogChunk>
+
+        /// Handle the "CopyIn" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Copies a file or directory tree into a running sandbox: a CopyTarget, then
+        /// > entries each followed by their data.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Hops_V1_CopyChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Hops_V1_CopyReply` message.
+        func copyIn(
+            request: GRPCCore.StreamingServerRequest<Hops_V1_CopyChunk>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Hops_V1_CopyReply>
+
+        /// Handle the "CopyOut" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Copies a file or directory tree out of a running sandbox: a CopyTarget
+        /// > (the source's name), then entries and data.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_CopyOutRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Hops_V1_CopyChunk` messages.
+        func copyOut(
+            request: GRPCCore.ServerRequest<Hops_V1_CopyOutRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_CopyChunk>
     }
 
     /// Simple service protocol for the "hops.v1.Hops" service.
@@ -1014,6 +1500,182 @@ extension Hops_V1_Hops {
             request: Hops_V1_PruneImagesRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Hops_V1_PruneImagesReply
+
+        /// Handle the "Create" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Long-lived sandboxes. Create starts one that stays: without a command
+        /// > (`hops create`, ready for execs) or running its command detached, output to
+        /// > its log (`hops run -d`).
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_CreateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_SandboxInfo` to respond with.
+        func create(
+            request: Hops_V1_CreateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_SandboxInfo
+
+        /// Handle the "Exec" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Another process in a running sandbox. The first message is an ExecRequest;
+        /// > the rest as for Run.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Hops_V1_RunInput` messages.
+        ///   - response: A response stream of `Hops_V1_RunOutput` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func exec(
+            request: GRPCCore.RPCAsyncSequence<Hops_V1_RunInput, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Hops_V1_RunOutput>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "Stop" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > SIGTERM, then SIGKILL after the grace period; returns once it has stopped.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_StopRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_SandboxInfo` to respond with.
+        func stop(
+            request: Hops_V1_StopRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_SandboxInfo
+
+        /// Handle the "Remove" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_RemoveRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_RemoveReply` to respond with.
+        func remove(
+            request: Hops_V1_RemoveRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_RemoveReply
+
+        /// Handle the "Prune" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes every stopped sandbox.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_PruneRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_PruneReply` to respond with.
+        func prune(
+            request: Hops_V1_PruneRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_PruneReply
+
+        /// Handle the "List" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_ListRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_ListReply` to respond with.
+        func list(
+            request: Hops_V1_ListRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_ListReply
+
+        /// Handle the "Inspect" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_InspectRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_InspectReply` to respond with.
+        func inspect(
+            request: Hops_V1_InspectRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_InspectReply
+
+        /// Handle the "Logs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What a detached sandbox printed, and with follow what it prints next.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_LogsRequest` message.
+        ///   - response: A response stream of `Hops_V1_LogChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func logs(
+            request: Hops_V1_LogsRequest,
+            response: GRPCCore.RPCWriter<Hops_V1_LogChunk>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "CopyIn" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Copies a file or directory tree into a running sandbox: a CopyTarget, then
+        /// > entries each followed by their data.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Hops_V1_CopyChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Hops_V1_CopyReply` to respond with.
+        func copyIn(
+            request: GRPCCore.RPCAsyncSequence<Hops_V1_CopyChunk, any Swift.Error>,
+            context: GRPCCore.ServerContext
+        ) async throws -> Hops_V1_CopyReply
+
+        /// Handle the "CopyOut" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Copies a file or directory tree out of a running sandbox: a CopyTarget
+        /// > (the source's name), then entries and data.
+        ///
+        /// - Parameters:
+        ///   - request: A `Hops_V1_CopyOutRequest` message.
+        ///   - response: A response stream of `Hops_V1_CopyChunk` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func copyOut(
+            request: Hops_V1_CopyOutRequest,
+            response: GRPCCore.RPCWriter<Hops_V1_CopyChunk>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -1186,6 +1848,116 @@ extension Hops_V1_Hops.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.Create.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_CreateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_SandboxInfo>(),
+            handler: { request, context in
+                try await self.create(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.Exec.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_RunInput>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_RunOutput>(),
+            handler: { request, context in
+                try await self.exec(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.Stop.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_StopRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_SandboxInfo>(),
+            handler: { request, context in
+                try await self.stop(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.Remove.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_RemoveRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_RemoveReply>(),
+            handler: { request, context in
+                try await self.remove(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.Prune.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_PruneRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_PruneReply>(),
+            handler: { request, context in
+                try await self.prune(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.List.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_ListRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_ListReply>(),
+            handler: { request, context in
+                try await self.list(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.Inspect.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_InspectRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_InspectReply>(),
+            handler: { request, context in
+                try await self.inspect(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.Logs.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_LogsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_LogChunk>(),
+            handler: { request, context in
+                try await self.logs(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.CopyIn.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_CopyChunk>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_CopyReply>(),
+            handler: { request, context in
+                try await self.copyIn(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Hops_V1_Hops.Method.CopyOut.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_CopyOutRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_CopyChunk>(),
+            handler: { request, context in
+                try await self.copyOut(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1344,6 +2116,105 @@ extension Hops_V1_Hops.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func create(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_CreateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_SandboxInfo> {
+        let response = try await self.create(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func stop(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_StopRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_SandboxInfo> {
+        let response = try await self.stop(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func remove(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_RemoveRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_RemoveReply> {
+        let response = try await self.remove(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func prune(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_PruneRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_PruneReply> {
+        let response = try await self.prune(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func list(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_ListRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_ListReply> {
+        let response = try await self.list(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func inspect(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_InspectRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_InspectReply> {
+        let response = try await self.inspect(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func logs(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_LogsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_LogChunk> {
+        let response = try await self.logs(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func copyIn(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_CopyChunk>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_CopyReply> {
+        let response = try await self.copyIn(
+            request: request,
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func copyOut(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_CopyOutRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_CopyChunk> {
+        let response = try await self.copyOut(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 }
 
@@ -1550,6 +2421,148 @@ extension Hops_V1_Hops.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func create(
+        request: GRPCCore.ServerRequest<Hops_V1_CreateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_SandboxInfo> {
+        return GRPCCore.ServerResponse<Hops_V1_SandboxInfo>(
+            message: try await self.create(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exec(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_RunInput>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_RunOutput> {
+        return GRPCCore.StreamingServerResponse<Hops_V1_RunOutput>(
+            metadata: [:],
+            producer: { writer in
+                try await self.exec(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func stop(
+        request: GRPCCore.ServerRequest<Hops_V1_StopRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_SandboxInfo> {
+        return GRPCCore.ServerResponse<Hops_V1_SandboxInfo>(
+            message: try await self.stop(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func remove(
+        request: GRPCCore.ServerRequest<Hops_V1_RemoveRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_RemoveReply> {
+        return GRPCCore.ServerResponse<Hops_V1_RemoveReply>(
+            message: try await self.remove(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func prune(
+        request: GRPCCore.ServerRequest<Hops_V1_PruneRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_PruneReply> {
+        return GRPCCore.ServerResponse<Hops_V1_PruneReply>(
+            message: try await self.prune(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func list(
+        request: GRPCCore.ServerRequest<Hops_V1_ListRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_ListReply> {
+        return GRPCCore.ServerResponse<Hops_V1_ListReply>(
+            message: try await self.list(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func inspect(
+        request: GRPCCore.ServerRequest<Hops_V1_InspectRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_InspectReply> {
+        return GRPCCore.ServerResponse<Hops_V1_InspectReply>(
+            message: try await self.inspect(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func logs(
+        request: GRPCCore.ServerRequest<Hops_V1_LogsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_LogChunk> {
+        return GRPCCore.StreamingServerResponse<Hops_V1_LogChunk>(
+            metadata: [:],
+            producer: { writer in
+                try await self.logs(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func copyIn(
+        request: GRPCCore.StreamingServerRequest<Hops_V1_CopyChunk>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Hops_V1_CopyReply> {
+        return GRPCCore.ServerResponse<Hops_V1_CopyReply>(
+            message: try await self.copyIn(
+                request: request.messages,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func copyOut(
+        request: GRPCCore.ServerRequest<Hops_V1_CopyOutRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Hops_V1_CopyChunk> {
+        return GRPCCore.StreamingServerResponse<Hops_V1_CopyChunk>(
+            metadata: [:],
+            producer: { writer in
+                try await self.copyOut(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -1881,6 +2894,229 @@ extension Hops_V1_Hops {
             deserializer: some GRPCCore.MessageDeserializer<Hops_V1_PruneImagesReply>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_PruneImagesReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Create" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Long-lived sandboxes. Create starts one that stays: without a command
+        /// > (`hops create`, ready for execs) or running its command detached, output to
+        /// > its log (`hops run -d`).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_CreateRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_CreateRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_SandboxInfo` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func create<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_CreateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_CreateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_SandboxInfo>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_SandboxInfo>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Exec" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Another process in a running sandbox. The first message is an ExecRequest;
+        /// > the rest as for Run.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Hops_V1_RunInput` messages.
+        ///   - serializer: A serializer for `Hops_V1_RunInput` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_RunOutput` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exec<Result>(
+            request: GRPCCore.StreamingClientRequest<Hops_V1_RunInput>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_RunInput>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_RunOutput>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_RunOutput>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Stop" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > SIGTERM, then SIGKILL after the grace period; returns once it has stopped.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_StopRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_StopRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_SandboxInfo` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func stop<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_StopRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_StopRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_SandboxInfo>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_SandboxInfo>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Remove" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_RemoveRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_RemoveRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_RemoveReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func remove<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_RemoveRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_RemoveRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_RemoveReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_RemoveReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Prune" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes every stopped sandbox.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_PruneRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_PruneRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_PruneReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func prune<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_PruneRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_PruneRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_PruneReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_PruneReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "List" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ListRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_ListRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_ListReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func list<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_ListRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_ListRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_ListReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ListReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Inspect" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_InspectRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_InspectRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_InspectReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func inspect<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_InspectRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_InspectRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_InspectReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_InspectReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Logs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What a detached sandbox printed, and with follow what it prints next.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_LogsRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_LogsRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_LogChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func logs<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_LogsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_LogsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_LogChunk>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_LogChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CopyIn" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Copies a file or directory tree into a running sandbox: a CopyTarget, then
+        /// > entries each followed by their data.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Hops_V1_CopyChunk` messages.
+        ///   - serializer: A serializer for `Hops_V1_CopyChunk` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_CopyReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func copyIn<Result>(
+            request: GRPCCore.StreamingClientRequest<Hops_V1_CopyChunk>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_CopyChunk>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_CopyReply>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_CopyReply>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CopyOut" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Copies a file or directory tree out of a running sandbox: a CopyTarget
+        /// > (the source's name), then entries and data.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_CopyOutRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_CopyOutRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_CopyChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func copyOut<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_CopyOutRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_CopyOutRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_CopyChunk>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_CopyChunk>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2380,6 +3616,333 @@ extension Hops_V1_Hops {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Create" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Long-lived sandboxes. Create starts one that stays: without a command
+        /// > (`hops create`, ready for execs) or running its command detached, output to
+        /// > its log (`hops run -d`).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_CreateRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_CreateRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_SandboxInfo` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func create<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_CreateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_CreateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_SandboxInfo>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_SandboxInfo>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.Create.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Exec" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Another process in a running sandbox. The first message is an ExecRequest;
+        /// > the rest as for Run.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Hops_V1_RunInput` messages.
+        ///   - serializer: A serializer for `Hops_V1_RunInput` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_RunOutput` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exec<Result>(
+            request: GRPCCore.StreamingClientRequest<Hops_V1_RunInput>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_RunInput>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_RunOutput>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_RunOutput>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.bidirectionalStreaming(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.Exec.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Stop" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > SIGTERM, then SIGKILL after the grace period; returns once it has stopped.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_StopRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_StopRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_SandboxInfo` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func stop<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_StopRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_StopRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_SandboxInfo>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_SandboxInfo>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.Stop.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Remove" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_RemoveRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_RemoveRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_RemoveReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func remove<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_RemoveRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_RemoveRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_RemoveReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_RemoveReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.Remove.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Prune" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes every stopped sandbox.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_PruneRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_PruneRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_PruneReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func prune<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_PruneRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_PruneRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_PruneReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_PruneReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.Prune.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "List" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_ListRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_ListRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_ListReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func list<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_ListRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_ListRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_ListReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ListReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.List.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Inspect" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_InspectRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_InspectRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_InspectReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func inspect<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_InspectRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_InspectRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_InspectReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_InspectReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.Inspect.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Logs" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What a detached sandbox printed, and with follow what it prints next.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_LogsRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_LogsRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_LogChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func logs<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_LogsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_LogsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_LogChunk>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_LogChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.Logs.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CopyIn" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Copies a file or directory tree into a running sandbox: a CopyTarget, then
+        /// > entries each followed by their data.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Hops_V1_CopyChunk` messages.
+        ///   - serializer: A serializer for `Hops_V1_CopyChunk` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_CopyReply` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func copyIn<Result>(
+            request: GRPCCore.StreamingClientRequest<Hops_V1_CopyChunk>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_CopyChunk>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_CopyReply>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_CopyReply>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.clientStreaming(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.CopyIn.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CopyOut" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Copies a file or directory tree out of a running sandbox: a CopyTarget
+        /// > (the source's name), then entries and data.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Hops_V1_CopyOutRequest` message.
+        ///   - serializer: A serializer for `Hops_V1_CopyOutRequest` messages.
+        ///   - deserializer: A deserializer for `Hops_V1_CopyChunk` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func copyOut<Result>(
+            request: GRPCCore.ClientRequest<Hops_V1_CopyOutRequest>,
+            serializer: some GRPCCore.MessageSerializer<Hops_V1_CopyOutRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Hops_V1_CopyChunk>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_CopyChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Hops_V1_Hops.Method.CopyOut.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2787,6 +4350,283 @@ extension Hops_V1_Hops.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_PruneImagesRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_PruneImagesReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Create" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Long-lived sandboxes. Create starts one that stays: without a command
+    /// > (`hops create`, ready for execs) or running its command detached, output to
+    /// > its log (`hops run -d`).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_CreateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func create<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_CreateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_SandboxInfo>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.create(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_CreateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_SandboxInfo>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Exec" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Another process in a running sandbox. The first message is an ExecRequest;
+    /// > the rest as for Run.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Hops_V1_RunInput` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exec<Result>(
+        request: GRPCCore.StreamingClientRequest<Hops_V1_RunInput>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_RunOutput>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.exec(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_RunInput>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_RunOutput>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Stop" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > SIGTERM, then SIGKILL after the grace period; returns once it has stopped.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_StopRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func stop<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_StopRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_SandboxInfo>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.stop(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_StopRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_SandboxInfo>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Remove" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_RemoveRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func remove<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_RemoveRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_RemoveReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.remove(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_RemoveRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_RemoveReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Prune" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes every stopped sandbox.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_PruneRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func prune<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_PruneRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_PruneReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.prune(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_PruneRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_PruneReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "List" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_ListRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func list<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_ListRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ListReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.list(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_ListRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_ListReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Inspect" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_InspectRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func inspect<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_InspectRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_InspectReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.inspect(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_InspectRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_InspectReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Logs" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > What a detached sandbox printed, and with follow what it prints next.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_LogsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logs<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_LogsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_LogChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.logs(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_LogsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_LogChunk>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CopyIn" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Copies a file or directory tree into a running sandbox: a CopyTarget, then
+    /// > entries each followed by their data.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Hops_V1_CopyChunk` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func copyIn<Result>(
+        request: GRPCCore.StreamingClientRequest<Hops_V1_CopyChunk>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_CopyReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.copyIn(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_CopyChunk>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_CopyReply>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CopyOut" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Copies a file or directory tree out of a running sandbox: a CopyTarget
+    /// > (the source's name), then entries and data.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Hops_V1_CopyOutRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func copyOut<Result>(
+        request: GRPCCore.ClientRequest<Hops_V1_CopyOutRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_CopyChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.copyOut(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Hops_V1_CopyOutRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Hops_V1_CopyChunk>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3257,6 +5097,325 @@ extension Hops_V1_Hops.ClientProtocol {
             metadata: metadata
         )
         return try await self.pruneImages(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Create" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Long-lived sandboxes. Create starts one that stays: without a command
+    /// > (`hops create`, ready for execs) or running its command detached, output to
+    /// > its log (`hops run -d`).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func create<Result>(
+        _ message: Hops_V1_CreateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_SandboxInfo>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_CreateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.create(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Exec" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Another process in a running sandbox. The first message is an ExecRequest;
+    /// > the rest as for Run.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exec<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Hops_V1_RunInput>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_RunOutput>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Hops_V1_RunInput>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.exec(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Stop" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > SIGTERM, then SIGKILL after the grace period; returns once it has stopped.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func stop<Result>(
+        _ message: Hops_V1_StopRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_SandboxInfo>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_StopRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.stop(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Remove" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func remove<Result>(
+        _ message: Hops_V1_RemoveRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_RemoveReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_RemoveRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.remove(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Prune" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes every stopped sandbox.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func prune<Result>(
+        _ message: Hops_V1_PruneRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_PruneReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_PruneRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.prune(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "List" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func list<Result>(
+        _ message: Hops_V1_ListRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_ListReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_ListRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.list(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Inspect" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func inspect<Result>(
+        _ message: Hops_V1_InspectRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_InspectReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_InspectRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.inspect(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Logs" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > What a detached sandbox printed, and with follow what it prints next.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logs<Result>(
+        _ message: Hops_V1_LogsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_LogChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_LogsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.logs(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CopyIn" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Copies a file or directory tree into a running sandbox: a CopyTarget, then
+    /// > entries each followed by their data.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func copyIn<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Hops_V1_CopyChunk>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Hops_V1_CopyReply>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Hops_V1_CopyChunk>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.copyIn(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CopyOut" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Copies a file or directory tree out of a running sandbox: a CopyTarget
+    /// > (the source's name), then entries and data.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func copyOut<Result>(
+        _ message: Hops_V1_CopyOutRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Hops_V1_CopyChunk>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Hops_V1_CopyOutRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.copyOut(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -79,6 +79,15 @@ public nonisolated struct Hops_V1_RunInput: Sendable {
     set {kind = .resize(newValue)}
   }
 
+  /// The first message of an Exec call.
+  public var exec: Hops_V1_ExecRequest {
+    get {
+      if case .exec(let v)? = kind {return v}
+      return Hops_V1_ExecRequest()
+    }
+    set {kind = .exec(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -90,10 +99,47 @@ public nonisolated struct Hops_V1_RunInput: Sendable {
     case signal(Int32)
     /// The client's terminal changed size (runs with a terminal only).
     case resize(Hops_V1_WindowSize)
+    /// The first message of an Exec call.
+    case exec(Hops_V1_ExecRequest)
 
   }
 
   public init() {}
+}
+
+public nonisolated struct Hops_V1_ExecRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Name, id or unique id prefix of a running sandbox.
+  public var sandbox: String = String()
+
+  public var command: [String] = []
+
+  /// Added to (and over) the sandbox's own environment.
+  public var environment: [Hops_V1_EnvironmentVariable] = []
+
+  /// Empty for the sandbox's working directory.
+  public var workingDirectory: String = String()
+
+  public var terminal: Hops_V1_WindowSize {
+    get {_terminal ?? Hops_V1_WindowSize()}
+    set {_terminal = newValue}
+  }
+  /// Returns true if `terminal` has been explicitly set.
+  public var hasTerminal: Bool {self._terminal != nil}
+  /// Clears the value of `terminal`. Subsequent reads from it will return its default value.
+  public mutating func clearTerminal() {self._terminal = nil}
+
+  /// Empty for the sandbox's user.
+  public var user: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _terminal: Hops_V1_WindowSize? = nil
 }
 
 public nonisolated struct Hops_V1_WindowSize: Sendable {
@@ -238,6 +284,12 @@ public nonisolated struct Hops_V1_RunRequest: @unchecked Sendable {
   /// Clears the value of `terminal`. Subsequent reads from it will return its default value.
   public mutating func clearTerminal() {_uniqueStorage()._terminal = nil}
 
+  /// A unique name to refer to the sandbox by; empty for none.
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -323,6 +375,11 @@ public nonisolated struct Hops_V1_SandboxSummary: @unchecked Sendable {
   public var id: String {
     get {_storage._id}
     set {_uniqueStorage()._id = newValue}
+  }
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
   }
 
   public var command: [String] {
@@ -457,6 +514,9 @@ public nonisolated struct Hops_V1_RunStarted: Sendable {
   /// Host path of the rootfs the sandbox's overlay sits on.
   public var rootfsPath: String = String()
 
+  /// For Exec: the exec's id within its sandbox (for Control).
+  public var execID: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -500,6 +560,9 @@ public nonisolated struct Hops_V1_StatusRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Also measure disk use (walks the image and sandbox directories).
+  public var diskUsage: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -525,6 +588,15 @@ public nonisolated struct Hops_V1_StatusReply: Sendable {
 
   /// "cgroup v1 (memory, cpu, pids)", "cgroup v2 (...)" or "none".
   public var cgroups: String = String()
+
+  public var runningSandboxes: Int32 = 0
+
+  public var stoppedSandboxes: Int32 = 0
+
+  /// Disk used by images and root filesystems, and by sandboxes.
+  public var imagesBytes: UInt64 = 0
+
+  public var sandboxesBytes: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -860,6 +932,9 @@ public nonisolated struct Hops_V1_ControlRequest: Sendable {
 
   public var sandboxID: String = String()
 
+  /// Nonzero: for this exec of the sandbox, not its command.
+  public var execID: Int32 = 0
+
   public var kind: Hops_V1_ControlRequest.OneOf_Kind? = nil
 
   public var signal: Int32 {
@@ -899,13 +974,415 @@ public nonisolated struct Hops_V1_ControlReply: Sendable {
   public init() {}
 }
 
+public nonisolated struct Hops_V1_CreateRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var run: Hops_V1_RunRequest {
+    get {_run ?? Hops_V1_RunRequest()}
+    set {_run = newValue}
+  }
+  /// Returns true if `run` has been explicitly set.
+  public var hasRun: Bool {self._run != nil}
+  /// Clears the value of `run`. Subsequent reads from it will return its default value.
+  public mutating func clearRun() {self._run = nil}
+
+  /// Run the request's command detached; otherwise no command (an idle sandbox).
+  public var detached: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _run: Hops_V1_RunRequest? = nil
+}
+
+/// A sandbox as `ps` shows it.
+public nonisolated struct Hops_V1_SandboxInfo: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  /// run, detached or created.
+  public var kind: String {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  /// "running", or "exited (N)".
+  public var state: String {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
+
+  public var running: Bool {
+    get {_storage._running}
+    set {_uniqueStorage()._running = newValue}
+  }
+
+  public var exitCode: Int32 {
+    get {_storage._exitCode}
+    set {_uniqueStorage()._exitCode = newValue}
+  }
+
+  public var exitSignal: Int32 {
+    get {_storage._exitSignal}
+    set {_uniqueStorage()._exitSignal = newValue}
+  }
+
+  public var exitMessage: String {
+    get {_storage._exitMessage}
+    set {_uniqueStorage()._exitMessage = newValue}
+  }
+
+  public var command: [String] {
+    get {_storage._command}
+    set {_uniqueStorage()._command = newValue}
+  }
+
+  public var rootfs: String {
+    get {_storage._rootfs}
+    set {_uniqueStorage()._rootfs = newValue}
+  }
+
+  public var createdAt: Double {
+    get {_storage._createdAt}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+
+  public var finishedAt: Double {
+    get {_storage._finishedAt}
+    set {_uniqueStorage()._finishedAt = newValue}
+  }
+
+  public var initPid: Int32 {
+    get {_storage._initPid}
+    set {_uniqueStorage()._initPid = newValue}
+  }
+
+  /// Live for a running sandbox; cpu and peak memory at the end otherwise.
+  public var usage: Hops_V1_Usage {
+    get {_storage._usage ?? Hops_V1_Usage()}
+    set {_uniqueStorage()._usage = newValue}
+  }
+  /// Returns true if `usage` has been explicitly set.
+  public var hasUsage: Bool {_storage._usage != nil}
+  /// Clears the value of `usage`. Subsequent reads from it will return its default value.
+  public mutating func clearUsage() {_uniqueStorage()._usage = nil}
+
+  public var network: String {
+    get {_storage._network}
+    set {_uniqueStorage()._network = newValue}
+  }
+
+  public var address: String {
+    get {_storage._address}
+    set {_uniqueStorage()._address = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Hops_V1_StopRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sandbox: String = String()
+
+  /// Seconds between SIGTERM and SIGKILL; negative for the default (10).
+  public var graceSeconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_RemoveRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sandbox: String = String()
+
+  /// Stop a running sandbox first (SIGKILL at once).
+  public var force: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_RemoveReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_PruneRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_PruneReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var removed: [String] = []
+
+  public var freedBytes: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_ListRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Stopped sandboxes too.
+  public var all: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_ListReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sandboxes: [Hops_V1_SandboxInfo] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_InspectRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sandbox: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_InspectReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The sandbox's record and live state, as a JSON document.
+  public var json: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_LogsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sandbox: String = String()
+
+  public var follow: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_LogChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Hops_V1_LogChunk.OneOf_Kind? = nil
+
+  public var stdout: Data {
+    get {
+      if case .stdout(let v)? = kind {return v}
+      return Data()
+    }
+    set {kind = .stdout(newValue)}
+  }
+
+  public var stderr: Data {
+    get {
+      if case .stderr(let v)? = kind {return v}
+      return Data()
+    }
+    set {kind = .stderr(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case stdout(Data)
+    case stderr(Data)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_CopyChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Hops_V1_CopyChunk.OneOf_Kind? = nil
+
+  public var target: Hops_V1_CopyTarget {
+    get {
+      if case .target(let v)? = kind {return v}
+      return Hops_V1_CopyTarget()
+    }
+    set {kind = .target(newValue)}
+  }
+
+  public var entry: Hops_V1_CopyEntry {
+    get {
+      if case .entry(let v)? = kind {return v}
+      return Hops_V1_CopyEntry()
+    }
+    set {kind = .entry(newValue)}
+  }
+
+  public var data: Data {
+    get {
+      if case .data(let v)? = kind {return v}
+      return Data()
+    }
+    set {kind = .data(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case target(Hops_V1_CopyTarget)
+    case entry(Hops_V1_CopyEntry)
+    case data(Data)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_CopyTarget: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sandbox: String = String()
+
+  /// The path inside the sandbox (CopyIn's destination).
+  public var path: String = String()
+
+  /// The name of what is copied (its last path component).
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_CopyEntry: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Relative to the copied tree's top, '/'-separated; empty for the top.
+  public var path: String = String()
+
+  /// file, directory or symlink.
+  public var kind: String = String()
+
+  public var mode: UInt32 = 0
+
+  public var size: UInt64 = 0
+
+  public var linkTarget: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_CopyReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Where the tree landed inside the sandbox.
+  public var destination: String = String()
+
+  public var entries: UInt64 = 0
+
+  public var bytes: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_CopyOutRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sandbox: String = String()
+
+  public var path: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "hops.v1"
 
 nonisolated extension Hops_V1_RunInput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunInput"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}stdin\0\u{3}stdin_eof\0\u{1}signal\0\u{1}resize\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}stdin\0\u{3}stdin_eof\0\u{1}signal\0\u{1}resize\0\u{1}exec\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -963,6 +1440,19 @@ nonisolated extension Hops_V1_RunInput: SwiftProtobuf.Message, SwiftProtobuf._Me
           self.kind = .resize(v)
         }
       }()
+      case 6: try {
+        var v: Hops_V1_ExecRequest?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .exec(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .exec(v)
+        }
+      }()
       default: break
       }
     }
@@ -994,6 +1484,10 @@ nonisolated extension Hops_V1_RunInput: SwiftProtobuf.Message, SwiftProtobuf._Me
       guard case .resize(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     }()
+    case .exec?: try {
+      guard case .exec(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1001,6 +1495,65 @@ nonisolated extension Hops_V1_RunInput: SwiftProtobuf.Message, SwiftProtobuf._Me
 
   public static func ==(lhs: Hops_V1_RunInput, rhs: Hops_V1_RunInput) -> Bool {
     if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_ExecRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExecRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sandbox\0\u{1}command\0\u{1}environment\0\u{3}working_directory\0\u{1}terminal\0\u{1}user\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sandbox) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.command) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.environment) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.workingDirectory) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._terminal) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.user) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.sandbox.isEmpty {
+      try visitor.visitSingularStringField(value: self.sandbox, fieldNumber: 1)
+    }
+    if !self.command.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.command, fieldNumber: 2)
+    }
+    if !self.environment.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.environment, fieldNumber: 3)
+    }
+    if !self.workingDirectory.isEmpty {
+      try visitor.visitSingularStringField(value: self.workingDirectory, fieldNumber: 4)
+    }
+    try { if let v = self._terminal {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.user.isEmpty {
+      try visitor.visitSingularStringField(value: self.user, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_ExecRequest, rhs: Hops_V1_ExecRequest) -> Bool {
+    if lhs.sandbox != rhs.sandbox {return false}
+    if lhs.command != rhs.command {return false}
+    if lhs.environment != rhs.environment {return false}
+    if lhs.workingDirectory != rhs.workingDirectory {return false}
+    if lhs._terminal != rhs._terminal {return false}
+    if lhs.user != rhs.user {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1078,7 +1631,7 @@ nonisolated extension Hops_V1_EnvironmentVariable: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}command\0\u{1}workspace\0\u{1}rootfs\0\u{1}network\0\u{1}environment\0\u{1}hostname\0\u{3}working_directory\0\u{1}keep\0\u{3}workspace_mode\0\u{1}filesystem\0\u{3}allowed_paths\0\u{3}denied_paths\0\u{1}mounts\0\u{1}limits\0\u{1}profile\0\u{3}allow_net\0\u{1}publish\0\u{1}terminal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}command\0\u{1}workspace\0\u{1}rootfs\0\u{1}network\0\u{1}environment\0\u{1}hostname\0\u{3}working_directory\0\u{1}keep\0\u{3}workspace_mode\0\u{1}filesystem\0\u{3}allowed_paths\0\u{3}denied_paths\0\u{1}mounts\0\u{1}limits\0\u{1}profile\0\u{3}allow_net\0\u{1}publish\0\u{1}terminal\0\u{1}name\0")
 
   fileprivate class _StorageClass {
     var _command: [String] = []
@@ -1099,6 +1652,7 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
     var _allowNet: [String] = []
     var _publish: [String] = []
     var _terminal: Hops_V1_WindowSize? = nil
+    var _name: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1127,6 +1681,7 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
       _allowNet = source._allowNet
       _publish = source._publish
       _terminal = source._terminal
+      _name = source._name
     }
   }
 
@@ -1163,6 +1718,7 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
         case 16: try { try decoder.decodeRepeatedStringField(value: &_storage._allowNet) }()
         case 17: try { try decoder.decodeRepeatedStringField(value: &_storage._publish) }()
         case 18: try { try decoder.decodeSingularMessageField(value: &_storage._terminal) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
         default: break
         }
       }
@@ -1229,6 +1785,9 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
       try { if let v = _storage._terminal {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
       } }()
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1256,6 +1815,7 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._allowNet != rhs_storage._allowNet {return false}
         if _storage._publish != rhs_storage._publish {return false}
         if _storage._terminal != rhs_storage._terminal {return false}
+        if _storage._name != rhs_storage._name {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1432,10 +1992,11 @@ nonisolated extension Hops_V1_Usage: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Hops_V1_SandboxSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SandboxSummary"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}command\0\u{1}rootfs\0\u{3}init_pid\0\u{3}started_at\0\u{1}usage\0\u{1}limits\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}command\0\u{1}rootfs\0\u{3}init_pid\0\u{3}started_at\0\u{1}usage\0\u{1}limits\0\u{1}name\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
+    var _name: String = String()
     var _command: [String] = []
     var _rootfs: String = String()
     var _initPid: Int32 = 0
@@ -1453,6 +2014,7 @@ nonisolated extension Hops_V1_SandboxSummary: SwiftProtobuf.Message, SwiftProtob
 
     init(copying source: _StorageClass) {
       _id = source._id
+      _name = source._name
       _command = source._command
       _rootfs = source._rootfs
       _initPid = source._initPid
@@ -1484,6 +2046,7 @@ nonisolated extension Hops_V1_SandboxSummary: SwiftProtobuf.Message, SwiftProtob
         case 5: try { try decoder.decodeSingularDoubleField(value: &_storage._startedAt) }()
         case 6: try { try decoder.decodeSingularMessageField(value: &_storage._usage) }()
         case 7: try { try decoder.decodeSingularMessageField(value: &_storage._limits) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
         default: break
         }
       }
@@ -1517,6 +2080,9 @@ nonisolated extension Hops_V1_SandboxSummary: SwiftProtobuf.Message, SwiftProtob
       try { if let v = _storage._limits {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
       } }()
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 8)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1527,6 +2093,7 @@ nonisolated extension Hops_V1_SandboxSummary: SwiftProtobuf.Message, SwiftProtob
         let _storage = _args.0
         let rhs_storage = _args.1
         if _storage._id != rhs_storage._id {return false}
+        if _storage._name != rhs_storage._name {return false}
         if _storage._command != rhs_storage._command {return false}
         if _storage._rootfs != rhs_storage._rootfs {return false}
         if _storage._initPid != rhs_storage._initPid {return false}
@@ -1684,7 +2251,7 @@ nonisolated extension Hops_V1_RunOutput: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Hops_V1_RunStarted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunStarted"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sandbox_id\0\u{3}rootfs_path\0\u{1}address\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sandbox_id\0\u{3}rootfs_path\0\u{1}address\0\u{3}exec_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1695,6 +2262,7 @@ nonisolated extension Hops_V1_RunStarted: SwiftProtobuf.Message, SwiftProtobuf._
       case 1: try { try decoder.decodeSingularStringField(value: &self.sandboxID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.rootfsPath) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.address) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.execID) }()
       default: break
       }
     }
@@ -1710,6 +2278,9 @@ nonisolated extension Hops_V1_RunStarted: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.address.isEmpty {
       try visitor.visitSingularStringField(value: self.address, fieldNumber: 3)
     }
+    if self.execID != 0 {
+      try visitor.visitSingularInt32Field(value: self.execID, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1717,6 +2288,7 @@ nonisolated extension Hops_V1_RunStarted: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.sandboxID != rhs.sandboxID {return false}
     if lhs.address != rhs.address {return false}
     if lhs.rootfsPath != rhs.rootfsPath {return false}
+    if lhs.execID != rhs.execID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1778,18 +2350,29 @@ nonisolated extension Hops_V1_RunExit: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Hops_V1_StatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}disk_usage\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.diskUsage) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.diskUsage != false {
+      try visitor.visitSingularBoolField(value: self.diskUsage, fieldNumber: 1)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Hops_V1_StatusRequest, rhs: Hops_V1_StatusRequest) -> Bool {
+    if lhs.diskUsage != rhs.diskUsage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1797,7 +2380,7 @@ nonisolated extension Hops_V1_StatusRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pid\0\u{3}started_at\0\u{3}uptime_seconds\0\u{1}version\0\u{3}active_sandboxes\0\u{1}home\0\u{1}cgroups\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pid\0\u{3}started_at\0\u{3}uptime_seconds\0\u{1}version\0\u{3}active_sandboxes\0\u{1}home\0\u{1}cgroups\0\u{3}running_sandboxes\0\u{3}stopped_sandboxes\0\u{3}images_bytes\0\u{3}sandboxes_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1812,6 +2395,10 @@ nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf.
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.activeSandboxes) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.home) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.cgroups) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.runningSandboxes) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.stoppedSandboxes) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.imagesBytes) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.sandboxesBytes) }()
       default: break
       }
     }
@@ -1839,6 +2426,18 @@ nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.cgroups.isEmpty {
       try visitor.visitSingularStringField(value: self.cgroups, fieldNumber: 7)
     }
+    if self.runningSandboxes != 0 {
+      try visitor.visitSingularInt32Field(value: self.runningSandboxes, fieldNumber: 8)
+    }
+    if self.stoppedSandboxes != 0 {
+      try visitor.visitSingularInt32Field(value: self.stoppedSandboxes, fieldNumber: 9)
+    }
+    if self.imagesBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.imagesBytes, fieldNumber: 10)
+    }
+    if self.sandboxesBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sandboxesBytes, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1850,6 +2449,10 @@ nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.activeSandboxes != rhs.activeSandboxes {return false}
     if lhs.home != rhs.home {return false}
     if lhs.cgroups != rhs.cgroups {return false}
+    if lhs.runningSandboxes != rhs.runningSandboxes {return false}
+    if lhs.stoppedSandboxes != rhs.stoppedSandboxes {return false}
+    if lhs.imagesBytes != rhs.imagesBytes {return false}
+    if lhs.sandboxesBytes != rhs.sandboxesBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2561,7 +3164,7 @@ nonisolated extension Hops_V1_PullProgress: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Hops_V1_ControlRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ControlRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sandbox_id\0\u{1}signal\0\u{1}resize\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sandbox_id\0\u{1}signal\0\u{1}resize\0\u{3}exec_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2591,6 +3194,7 @@ nonisolated extension Hops_V1_ControlRequest: SwiftProtobuf.Message, SwiftProtob
           self.kind = .resize(v)
         }
       }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.execID) }()
       default: break
       }
     }
@@ -2615,11 +3219,15 @@ nonisolated extension Hops_V1_ControlRequest: SwiftProtobuf.Message, SwiftProtob
     }()
     case nil: break
     }
+    if self.execID != 0 {
+      try visitor.visitSingularInt32Field(value: self.execID, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Hops_V1_ControlRequest, rhs: Hops_V1_ControlRequest) -> Bool {
     if lhs.sandboxID != rhs.sandboxID {return false}
+    if lhs.execID != rhs.execID {return false}
     if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2640,6 +3248,830 @@ nonisolated extension Hops_V1_ControlReply: SwiftProtobuf.Message, SwiftProtobuf
   }
 
   public static func ==(lhs: Hops_V1_ControlReply, rhs: Hops_V1_ControlReply) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_CreateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}run\0\u{1}detached\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._run) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.detached) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._run {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.detached != false {
+      try visitor.visitSingularBoolField(value: self.detached, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_CreateRequest, rhs: Hops_V1_CreateRequest) -> Bool {
+    if lhs._run != rhs._run {return false}
+    if lhs.detached != rhs.detached {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_SandboxInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SandboxInfo"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}kind\0\u{1}state\0\u{1}running\0\u{3}exit_code\0\u{3}exit_signal\0\u{3}exit_message\0\u{1}command\0\u{1}rootfs\0\u{3}created_at\0\u{3}finished_at\0\u{3}init_pid\0\u{1}usage\0\u{1}network\0\u{1}address\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _name: String = String()
+    var _kind: String = String()
+    var _state: String = String()
+    var _running: Bool = false
+    var _exitCode: Int32 = 0
+    var _exitSignal: Int32 = 0
+    var _exitMessage: String = String()
+    var _command: [String] = []
+    var _rootfs: String = String()
+    var _createdAt: Double = 0
+    var _finishedAt: Double = 0
+    var _initPid: Int32 = 0
+    var _usage: Hops_V1_Usage? = nil
+    var _network: String = String()
+    var _address: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _name = source._name
+      _kind = source._kind
+      _state = source._state
+      _running = source._running
+      _exitCode = source._exitCode
+      _exitSignal = source._exitSignal
+      _exitMessage = source._exitMessage
+      _command = source._command
+      _rootfs = source._rootfs
+      _createdAt = source._createdAt
+      _finishedAt = source._finishedAt
+      _initPid = source._initPid
+      _usage = source._usage
+      _network = source._network
+      _address = source._address
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._kind) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._state) }()
+        case 5: try { try decoder.decodeSingularBoolField(value: &_storage._running) }()
+        case 6: try { try decoder.decodeSingularInt32Field(value: &_storage._exitCode) }()
+        case 7: try { try decoder.decodeSingularInt32Field(value: &_storage._exitSignal) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._exitMessage) }()
+        case 9: try { try decoder.decodeRepeatedStringField(value: &_storage._command) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._rootfs) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._createdAt) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._finishedAt) }()
+        case 13: try { try decoder.decodeSingularInt32Field(value: &_storage._initPid) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._usage) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._network) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._address) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if !_storage._kind.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._kind, fieldNumber: 3)
+      }
+      if !_storage._state.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._state, fieldNumber: 4)
+      }
+      if _storage._running != false {
+        try visitor.visitSingularBoolField(value: _storage._running, fieldNumber: 5)
+      }
+      if _storage._exitCode != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._exitCode, fieldNumber: 6)
+      }
+      if _storage._exitSignal != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._exitSignal, fieldNumber: 7)
+      }
+      if !_storage._exitMessage.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._exitMessage, fieldNumber: 8)
+      }
+      if !_storage._command.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._command, fieldNumber: 9)
+      }
+      if !_storage._rootfs.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._rootfs, fieldNumber: 10)
+      }
+      if _storage._createdAt.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._createdAt, fieldNumber: 11)
+      }
+      if _storage._finishedAt.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._finishedAt, fieldNumber: 12)
+      }
+      if _storage._initPid != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._initPid, fieldNumber: 13)
+      }
+      try { if let v = _storage._usage {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      if !_storage._network.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._network, fieldNumber: 15)
+      }
+      if !_storage._address.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._address, fieldNumber: 16)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_SandboxInfo, rhs: Hops_V1_SandboxInfo) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._running != rhs_storage._running {return false}
+        if _storage._exitCode != rhs_storage._exitCode {return false}
+        if _storage._exitSignal != rhs_storage._exitSignal {return false}
+        if _storage._exitMessage != rhs_storage._exitMessage {return false}
+        if _storage._command != rhs_storage._command {return false}
+        if _storage._rootfs != rhs_storage._rootfs {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._finishedAt != rhs_storage._finishedAt {return false}
+        if _storage._initPid != rhs_storage._initPid {return false}
+        if _storage._usage != rhs_storage._usage {return false}
+        if _storage._network != rhs_storage._network {return false}
+        if _storage._address != rhs_storage._address {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_StopRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StopRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sandbox\0\u{3}grace_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sandbox) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.graceSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sandbox.isEmpty {
+      try visitor.visitSingularStringField(value: self.sandbox, fieldNumber: 1)
+    }
+    if self.graceSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.graceSeconds, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_StopRequest, rhs: Hops_V1_StopRequest) -> Bool {
+    if lhs.sandbox != rhs.sandbox {return false}
+    if lhs.graceSeconds != rhs.graceSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_RemoveRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sandbox\0\u{1}force\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sandbox) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.force) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sandbox.isEmpty {
+      try visitor.visitSingularStringField(value: self.sandbox, fieldNumber: 1)
+    }
+    if self.force != false {
+      try visitor.visitSingularBoolField(value: self.force, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_RemoveRequest, rhs: Hops_V1_RemoveRequest) -> Bool {
+    if lhs.sandbox != rhs.sandbox {return false}
+    if lhs.force != rhs.force {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_RemoveReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemoveReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_RemoveReply, rhs: Hops_V1_RemoveReply) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_PruneRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PruneRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_PruneRequest, rhs: Hops_V1_PruneRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_PruneReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PruneReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}removed\0\u{3}freed_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.removed) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.freedBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.removed.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.removed, fieldNumber: 1)
+    }
+    if self.freedBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.freedBytes, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_PruneReply, rhs: Hops_V1_PruneReply) -> Bool {
+    if lhs.removed != rhs.removed {return false}
+    if lhs.freedBytes != rhs.freedBytes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_ListRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}all\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.all) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.all != false {
+      try visitor.visitSingularBoolField(value: self.all, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_ListRequest, rhs: Hops_V1_ListRequest) -> Bool {
+    if lhs.all != rhs.all {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_ListReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sandboxes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.sandboxes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sandboxes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.sandboxes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_ListReply, rhs: Hops_V1_ListReply) -> Bool {
+    if lhs.sandboxes != rhs.sandboxes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_InspectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InspectRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sandbox\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sandbox) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sandbox.isEmpty {
+      try visitor.visitSingularStringField(value: self.sandbox, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_InspectRequest, rhs: Hops_V1_InspectRequest) -> Bool {
+    if lhs.sandbox != rhs.sandbox {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_InspectReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InspectReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}json\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.json) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.json.isEmpty {
+      try visitor.visitSingularStringField(value: self.json, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_InspectReply, rhs: Hops_V1_InspectReply) -> Bool {
+    if lhs.json != rhs.json {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_LogsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LogsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sandbox\0\u{1}follow\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sandbox) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.follow) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sandbox.isEmpty {
+      try visitor.visitSingularStringField(value: self.sandbox, fieldNumber: 1)
+    }
+    if self.follow != false {
+      try visitor.visitSingularBoolField(value: self.follow, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_LogsRequest, rhs: Hops_V1_LogsRequest) -> Bool {
+    if lhs.sandbox != rhs.sandbox {return false}
+    if lhs.follow != rhs.follow {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_LogChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LogChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stdout\0\u{1}stderr\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .stdout(v)
+        }
+      }()
+      case 2: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .stderr(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.kind {
+    case .stdout?: try {
+      guard case .stdout(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 1)
+    }()
+    case .stderr?: try {
+      guard case .stderr(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_LogChunk, rhs: Hops_V1_LogChunk) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_CopyChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CopyChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}target\0\u{1}entry\0\u{1}data\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Hops_V1_CopyTarget?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .target(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .target(v)
+        }
+      }()
+      case 2: try {
+        var v: Hops_V1_CopyEntry?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .entry(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .entry(v)
+        }
+      }()
+      case 3: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .data(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.kind {
+    case .target?: try {
+      guard case .target(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .entry?: try {
+      guard case .entry(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .data?: try {
+      guard case .data(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 3)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_CopyChunk, rhs: Hops_V1_CopyChunk) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_CopyTarget: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CopyTarget"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sandbox\0\u{1}path\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sandbox) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sandbox.isEmpty {
+      try visitor.visitSingularStringField(value: self.sandbox, fieldNumber: 1)
+    }
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 2)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_CopyTarget, rhs: Hops_V1_CopyTarget) -> Bool {
+    if lhs.sandbox != rhs.sandbox {return false}
+    if lhs.path != rhs.path {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_CopyEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CopyEntry"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}path\0\u{1}kind\0\u{1}mode\0\u{1}size\0\u{3}link_target\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.mode) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.linkTarget) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if self.mode != 0 {
+      try visitor.visitSingularUInt32Field(value: self.mode, fieldNumber: 3)
+    }
+    if self.size != 0 {
+      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 4)
+    }
+    if !self.linkTarget.isEmpty {
+      try visitor.visitSingularStringField(value: self.linkTarget, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_CopyEntry, rhs: Hops_V1_CopyEntry) -> Bool {
+    if lhs.path != rhs.path {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.mode != rhs.mode {return false}
+    if lhs.size != rhs.size {return false}
+    if lhs.linkTarget != rhs.linkTarget {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_CopyReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CopyReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}destination\0\u{1}entries\0\u{1}bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.destination) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.entries) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.bytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.destination.isEmpty {
+      try visitor.visitSingularStringField(value: self.destination, fieldNumber: 1)
+    }
+    if self.entries != 0 {
+      try visitor.visitSingularUInt64Field(value: self.entries, fieldNumber: 2)
+    }
+    if self.bytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.bytes, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_CopyReply, rhs: Hops_V1_CopyReply) -> Bool {
+    if lhs.destination != rhs.destination {return false}
+    if lhs.entries != rhs.entries {return false}
+    if lhs.bytes != rhs.bytes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_CopyOutRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CopyOutRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sandbox\0\u{1}path\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sandbox) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sandbox.isEmpty {
+      try visitor.visitSingularStringField(value: self.sandbox, fieldNumber: 1)
+    }
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_CopyOutRequest, rhs: Hops_V1_CopyOutRequest) -> Bool {
+    if lhs.sandbox != rhs.sandbox {return false}
+    if lhs.path != rhs.path {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

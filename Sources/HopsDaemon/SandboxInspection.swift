@@ -1,0 +1,48 @@
+import FoundationEssentials
+import HopsCore
+import HopsRuntime
+
+/// `hops inspect`: a sandbox's record (its policy, limits, command, exit) with
+/// its live state, as one JSON document.
+struct SandboxInspection: Encodable {
+  struct Live: Encodable {
+    var pid: Int32
+    var wallSeconds: Double
+    var cpuSeconds: Double
+    var memoryBytes: UInt64
+    var peakMemoryBytes: UInt64
+    var processes: Int
+  }
+
+  var id: String
+  var name: String?
+  var state: String
+  var running: Bool
+  var directory: String
+  /// The detached sandbox's log, if it has one.
+  var log: String?
+  var live: Live?
+  var record: SandboxRecord
+
+  init(entry: SandboxRegistry.Entry, home: HopsHome) {
+    record = entry.record!
+    id = record.id
+    name = record.name
+    state = record.state
+    running = record.isRunning
+    directory = home.sandbox(id: record.id)
+    log = record.kind == .detached ? directory + "/" + SandboxLog.fileName : nil
+    if case .running(let sandbox) = entry {
+      let usage = sandbox.currentUsage()
+      live = Live(
+        pid: sandbox.initPid, wallSeconds: usage.wallSeconds, cpuSeconds: usage.cpuSeconds, memoryBytes: usage.memoryBytes,
+        peakMemoryBytes: usage.peakMemoryBytes, processes: usage.processes)
+    }
+  }
+
+  func json() -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+  }
+}

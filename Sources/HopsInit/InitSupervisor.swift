@@ -1,0 +1,158 @@
+import FoundationEssentials
+import Glibc
+import HopsOS
+
+/// hops-init's life after set-up: PID 1 of the sandbox until it ends.
+///
+/// It waits on two descriptors: the signalfd (every signal is blocked) and the
+/// control socket. Signals go to the sandbox's command; SIGCHLD reaps every
+/// process (orphans are re-parented to PID 1) and reports the command's and the
+/// execs' exits. The control socket brings exec requests and their signals, and
+/// its end of stream means the daemon is gone: then the whole sandbox ends.
+struct InitSupervisor {
+  let control: ControlChannel
+  let signals: Int32
+  /// The sandbox's command; nil for an idle sandbox (`hops create`), which ends
+  /// when asked to stop (SIGTERM) once its processes are gone.
+  let main: pid_t?
+  /// Running execs: id -> pid.
+  private var execs: [Int: pid_t] = [:]
+  /// An idle sandbox was asked to stop: it exits once nothing is left.
+  private var stopping = false
+
+  init(control: ControlChannel, signals: Int32, main: pid_t?) {
+    self.control = control
+    self.signals = signals
+    self.main = main
+  }
+
+  mutating func run() -> Never {
+    var fds = [
+      pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+      pollfd(fd: control.fd, events: Int16(POLLIN), revents: 0),
+    ]
+    while true {
+      fds[0].revents = 0
+      fds[1].revents = 0
+      if poll(&fds, 2, -1) < 0 { continue }
+      if fds[1].revents != 0 { handleControl() }
+      if fds[0].revents != 0 { handleSignal() }
+    }
+  }
+
+  // MARK: - The daemon's requests
+
+  private mutating func handleControl() {
+    let open = (try? control.fill()) ?? false
+    guard open else {
+      // The daemon is gone (it crashed or was killed): no one can receive the
+      // output or decide about the sandbox, so end it. Our exit kills the rest.
+      kill(-1, SIGKILL)
+      _exit(137)
+    }
+    while let frame = try? control.nextFrame() {
+      guard let request = try? JSONDecoder().decode(InitRequest.self, from: Data(frame)) else { continue }
+      switch request {
+      case .exec(let plan): startExec(plan)
+      case .signal(let id, let number):
+        if let pid = execs[id] { kill(pid, number) }
+      }
+    }
+  }
+
+  private mutating func startExec(_ plan: ExecPlan) {
+    var stdio: [Int32] = []
+    if plan.terminal == nil {
+      guard let passed = control.takeDescriptors(3) else {
+        InitProcess.report(control, .execFailed(id: plan.id, code: 125, message: "exec: its stdin, stdout and stderr did not arrive"))
+        return
+      }
+      stdio = passed
+    }
+    defer { stdio.forEach(FD.close) }
+    if stopping {
+      InitProcess.report(control, .execFailed(id: plan.id, code: 125, message: "the sandbox is stopping"))
+      return
+    }
+    let command: String
+    let user: (uid: UInt32, gid: UInt32)?
+    do {
+      command = try InitProcess.resolveCommand(plan.argv, environment: plan.environment, workingDirectory: plan.workingDirectory)
+      user = try InitProcess.resolveUser(plan.user)
+    } catch {
+      InitProcess.report(control, .execFailed(id: plan.id, code: error.code, message: error.message))
+      return
+    }
+    var slave: Int32 = -1
+    if let size = plan.terminal {
+      do {
+        let pty = try Terminal.openPTY(size: size)
+        InitProcess.report(control, .execTerminal(id: plan.id), descriptors: [pty.master])
+        FD.close(pty.master)
+        slave = pty.slave
+        stdio = [slave, slave, slave]
+      } catch {
+        InitProcess.report(control, .execFailed(id: plan.id, code: 125, message: "cannot open a terminal: \(error)"))
+        return
+      }
+    }
+    do {
+      // Its own session: a `kill(0, ...)` in one exec reaches none of the others,
+      // and with a terminal it is the controlling one, as in a login.
+      let pid = try Spawn.start(
+        path: command, argv: plan.argv, environment: plan.environment, descriptors: stdio,
+        workingDirectory: plan.workingDirectory, newSession: true, controllingTerminal: slave >= 0, user: user)
+      execs[plan.id] = pid
+      InitProcess.report(control, .execStarted(id: plan.id, pid: pid))
+    } catch {
+      let (code, reason) = InitProcess.describeExecFailure(error.errno)
+      InitProcess.report(control, .execFailed(id: plan.id, code: code, message: "\(plan.argv[0]): \(reason)"))
+    }
+  }
+
+  // MARK: - Signals
+
+  private mutating func handleSignal() {
+    var info = [UInt8](repeating: 0, count: 128)  // sizeof(struct signalfd_siginfo)
+    let n = info.withUnsafeMutableBytes { read(signals, $0.baseAddress!, 128) }
+    guard n == 128 else { return }
+    let signo = Int32(bitPattern: info.withUnsafeBytes { $0.load(as: UInt32.self) })
+    if signo == SIGCHLD {
+      reapChildren()
+    } else if let main {
+      kill(main, signo)
+    } else if [SIGTERM, SIGINT, SIGHUP].contains(signo) {
+      // An idle sandbox asked to stop: every process in it gets the signal, and
+      // the sandbox ends when the last one is gone (the daemon kills it after
+      // its grace period otherwise).
+      stopping = true
+      kill(-1, signo)
+      reapChildren()
+    }
+  }
+
+  /// Reaps every exited process. The command's exit ends the sandbox; an exec's
+  /// is reported. An idle sandbox that was asked to stop ends once it has no
+  /// process left.
+  private mutating func reapChildren() {
+    while true {
+      var status: Int32 = 0
+      let pid = waitpid(-1, &status, WNOHANG)
+      if pid < 0 && errno == ECHILD && stopping {
+        InitProcess.report(control, .exited(code: 0, signal: 0))
+        _exit(0)
+      }
+      if pid <= 0 { break }
+      let signal = WaitStatus.signaled(status) ? WaitStatus.signal(status) : 0
+      let code = WaitStatus.shellCode(status)
+      if pid == main {
+        InitProcess.report(control, .exited(code: code, signal: signal))
+        _exit(code)
+      }
+      if let id = execs.first(where: { $0.value == pid })?.key {
+        execs[id] = nil
+        InitProcess.report(control, .execExited(id: id, code: code, signal: signal))
+      }
+    }
+  }
+}
