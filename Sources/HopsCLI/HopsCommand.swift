@@ -12,7 +12,10 @@ public struct HopsCommand: AsyncParsableCommand {
       else of the host, and exits with the command's exit code.
       """,
     version: HopsVersion.current,
-    subcommands: [Run.self, InitCommand.self, SystemCommand.self, RootfsCommand.self, ProfileCommand.self, ImageCommand.self, Stats.self, Doctor.self])
+    subcommands: [
+      Run.self, Create.self, Exec.self, Ps.self, Logs.self, Inspect.self, Stats.self, Stop.self, Rm.self, Cp.self,
+      InitCommand.self, SystemCommand.self, RootfsCommand.self, ProfileCommand.self, ImageCommand.self, Doctor.self,
+    ])
 
   public init() {}
 }

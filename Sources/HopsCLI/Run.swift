@@ -19,6 +19,9 @@ struct Run: AsyncParsableCommand {
 
       Exit codes: the command's own; 128+N when signal N ended it; 127 command not
       found; 126 not executable; 125 Hops itself failed (the message says why).
+
+      With -d the sandbox runs detached: its id is printed, its output goes to its
+      log ('hops logs'), and it stays until 'hops rm'.
       """)
 
   @Argument(help: "Host directory to show at /workspace (default: the current directory).")
@@ -27,59 +30,13 @@ struct Run: AsyncParsableCommand {
   @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
   var command: [String] = []
 
-  @Option(help: "Profile to start from (see 'hops profile list'; default: default).")
-  var profile: String?
+  @OptionGroup var sandbox: SandboxOptions
 
-  @Option(name: [.customLong("policy-file"), .customLong("config")], help: "A profile file to start from instead of a named profile.")
-  var policyFile: String?
+  @Option(help: "A unique name to refer to the sandbox by (ps, exec, stop...).")
+  var name: String?
 
-  @Option(help: "Root filesystem to use (see 'hops rootfs list').")
-  var rootfs: String?
-
-  @Option(help: "Image to run (see 'hops image ls'; pulled first if missing); without a command, its entrypoint and cmd.")
-  var image: String?
-
-  @Flag(name: .customLong("insecure-registry"), help: "Pull over plain HTTP (a registry on localhost).")
-  var insecureRegistry = false
-
-  @Option(help: "Network mode: disabled, loopback, outbound, full.")
-  var network: String?
-
-  @Option(name: .customLong("allow-net"), help: "Open a destination (CIDR[:PORT]) in the outbound and full modes; repeatable.")
-  var allowNet: [String] = []
-
-  @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a port (HOSTPORT:SANDBOXPORT[/tcp|udp]) in the full mode; repeatable.")
-  var publish: [String] = []
-
-  @Option(help: "CPU limit; fractions allowed (0.5).")
-  var cpus: String?
-
-  @Option(help: "CPUs the sandbox may run on, e.g. 0-1 or 0,2.")
-  var cpuset: String?
-
-  @Option(help: "Memory limit: bytes or a size such as 512M or 1.5G.")
-  var memory: String?
-
-  @Option(help: "Limit on processes (and threads) in the sandbox.")
-  var maxProcesses: Int?
-
-  @Option(help: "Kill the whole sandbox after this long (30s, 5m, 1h, or seconds); the run exits 124.")
-  var timeout: String?
-
-  @Option(help: "How the workspace is shown: rw, ro, or overlay (writes discarded, host untouched).")
-  var workspaceMode: String?
-
-  @Option(name: [.short, .customLong("env")], help: "Set an environment variable (NAME=VALUE); repeatable.")
-  var environment: [String] = []
-
-  @Option(name: [.short, .customLong("workdir")], help: "Directory inside the sandbox to start in (default /workspace).")
-  var workingDirectory: String?
-
-  @Option(help: "Host name inside the sandbox.")
-  var hostname: String?
-
-  @Flag(help: "Keep the sandbox's files after the run and print where they are.")
-  var keep = false
+  @Flag(name: [.short, .long], help: "Run detached: print the sandbox's id and return; see its output with 'hops logs'.")
+  var detach = false
 
   @Flag(name: [.short, .long], help: "Say what the sandbox will be before running it.")
   var verbose = false
@@ -96,22 +53,34 @@ struct Run: AsyncParsableCommand {
   @OptionGroup var daemon: DaemonOptions
 
   func validate() throws {
-    if command.isEmpty && image == nil {
+    if command.isEmpty && sandbox.image == nil {
       throw ValidationError("no command given: write it after --, for example: hops run -- /bin/echo hi")
     }
-    if image != nil && rootfs != nil {
-      throw ValidationError("--image and --rootfs both given: use one")
+    if detach && (tty || interactive) {
+      throw ValidationError("-d runs without a client: it cannot take -t or -i (use 'hops exec -it' into it instead)")
     }
   }
 
   func run() async throws {
     let exitCode: Int32 = try await reportingErrors {
-      let (policy, profile) = try buildPolicy()
+      let (policy, profile) = try sandbox.buildPolicy(path: path, home: daemon.home)
       let mode = try stdioMode()
-      if verbose { describe(policy, profile: profile) }
+      if verbose { sandbox.describe(policy, profile: profile, command: command) }
       let connection = try daemon.connect()
-      if let image { try await pullIfMissing(image, on: connection) }
+      if let image = sandbox.image { try await sandbox.pullIfMissing(image, on: connection) }
       var request = Hops_V1_RunRequest(policy: policy, command: command, profile: profile.name)
+      request.name = name ?? ""
+      if detach {
+        let request = request
+        let info = try await connection.withClient { client in
+          try await client.create(.with {
+            $0.run = request
+            $0.detached = true
+          }, options: DaemonConnection.callOptions)
+        }
+        print(info.id)
+        return 0
+      }
       if mode == .terminal {
         let size = HopsOS.Terminal.size(of: 0) ?? HopsOS.Terminal.size(of: 1) ?? HopsOS.Terminal.Size(rows: 24, columns: 80)
         request.terminal = .with {
@@ -119,120 +88,13 @@ struct Run: AsyncParsableCommand {
           $0.columns = UInt32(size.columns)
         }
       }
-      return try await RunClient(request: request, verbose: verbose, mode: mode).run(on: connection)
+      return try await RunClient(first: .with { $0.request = request }, call: .run, verbose: verbose, mode: mode).run(on: connection)
     }
     throw ExitCode(exitCode)
   }
 
-  /// `--image` names an image not in the store yet: pull it first, as Docker does.
-  func pullIfMissing(_ image: String, on connection: DaemonConnection) async throws {
-    let known = try await connection.withClient { client in
-      try await client.listImages(Hops_V1_ListImagesRequest(), options: DaemonConnection.callOptions)
-    }
-    // A rootfs name, or any name or digest the store already has, needs no pull.
-    if known.images.contains(where: { $0.kind == "rootfs" && $0.names.contains(image) }) { return }
-    do {
-      _ = try await connection.withClient { client in
-        try await client.inspectImage(.with { $0.reference = image }, options: DaemonConnection.callOptions)
-      }
-    } catch let error as RPCError where error.code == .notFound {
-      Console.error("hops: \(image) is not here yet; pulling it")
-      _ = try await ImagePull.pull(image, insecure: insecureRegistry, on: connection)
-    }
-  }
-
-  /// How stdin and stdout meet the sandbox. From a terminal (stdin and stdout
-  /// both), a run is interactive with a terminal unless told otherwise, as the
-  /// original Hops was; piped input is forwarded without one.
   func stdioMode() throws -> RunClient.Mode {
-    let stdinIsTerminal = HopsOS.Terminal.isTerminal(0)
-    if tty {
-      guard stdinIsTerminal else {
-        throw HopsError.invalid("-t needs a terminal on stdin, and stdin is not one", hint: "drop -t, or use -i to keep stdin open without a terminal")
-      }
-      return .terminal
-    }
-    if interactive { return .pipes(forwardStdin: true) }
-    if stdinIsTerminal && noInteractive { return .pipes(forwardStdin: false) }
-    if stdinIsTerminal && HopsOS.Terminal.isTerminal(1) { return .terminal }
-    return .pipes(forwardStdin: true)
+    try RunClient.mode(tty: tty, interactive: interactive, noInteractive: noInteractive)
   }
 
-  /// The profile, with the flags on top, validated here so mistakes are caught
-  /// before any daemon work.
-  func buildPolicy() throws -> (Policy, Profile) {
-    if profile != nil && policyFile != nil {
-      throw HopsError.invalid("--profile and --policy-file both given", hint: "use one of them")
-    }
-    let home = daemon.home
-    let profile = try policyFile.map { try ProfileStore.load(file: $0) } ?? ProfileStore(home: home).load(self.profile ?? "default")
-    var policy = profile.policy
-    policy.workspace = try Self.absoluteDirectory(path ?? ".")
-    if let rootfs { policy.rootfs = rootfs }
-    if let image { policy.rootfs = image }
-    if policy.rootfs == "alpine" && !FileManager.default.fileExists(atPath: home.rootfs(named: "alpine")) {
-      // The original Hops had one image, Alpine: its profiles say image = "alpine".
-      policy.rootfs = Policy.defaultRootfs
-    }
-    if let network { policy.network = try NetworkMode.parse(network) }
-    policy.allowNet += try allowNet.map(NetworkAllowance.parse)
-    policy.publish += try publish.map(PortMapping.parse)
-    if let hostname { policy.hostname = hostname }
-    if let workingDirectory { policy.workingDirectory = workingDirectory }
-    if let workspaceMode { policy.workspaceMode = try WorkspaceMode.parse(workspaceMode) }
-    if let cpus {
-      guard let value = Double(cpus), value.isFinite else {
-        throw HopsError.invalid("invalid --cpus '\(cpus)'", hint: "give a number of CPUs, e.g. 2 or 0.5")
-      }
-      policy.limits.cpus = value
-    }
-    if let memory { policy.limits.memoryBytes = try ByteSize.parse(memory) }
-    if let maxProcesses { policy.limits.maxProcesses = maxProcesses }
-    if let timeout { policy.limits.timeoutSeconds = try DurationText.parse(timeout) }
-    if let cpuset { policy.limits.cpuset = cpuset }
-    policy.keep = keep
-    if let term = getenv("TERM").map({ String(cString: $0) }) { policy.setEnvironment("TERM", term) }
-    policy.setEnvironment("HOSTNAME", policy.hostname)
-    for assignment in environment {
-      let (key, value) = try Policy.parseEnvironmentAssignment(assignment)
-      policy.setEnvironment(key, value)
-    }
-    try policy.validate()
-    return (policy, profile)
-  }
-
-  /// The original Hops' --verbose preamble, on stderr so stdout stays the command's.
-  func describe(_ policy: Policy, profile: Profile) {
-    let limits = policy.limits
-    let limitText = [
-      limits.cpus.map { "\($0 == $0.rounded() ? String(Int($0)) : String($0)) CPUs" },
-      limits.memoryBytes.map { ByteSize.format($0) + " memory" },
-      limits.maxProcesses.map { "\($0) processes" },
-      limits.cpuset.map { "CPU set " + $0 },
-      limits.timeoutSeconds.map { "timeout " + DurationText.format($0) },
-    ].compactMap { $0 }.joined(separator: ", ")
-    Console.error("""
-      Hops: Preparing sandbox environment...
-        Root: \(policy.workspace ?? "(none)") (\(policy.workspaceMode.rawValue))
-        Profile: \(profile.name) (\(profile.origin.description))
-        Rootfs: \(policy.rootfs)
-        Command: \(command.joined(separator: " "))
-        Network: \(policy.network.rawValue)\(policy.allowNet.isEmpty ? "" : ", allowed " + policy.allowNet.map(\.description).joined(separator: ", "))\(policy.publish.isEmpty ? "" : ", published " + policy.publish.map(\.description).joined(separator: ", "))
-        Limits: \(limitText.isEmpty ? "none" : limitText)
-      """)
-  }
-
-  /// Resolves PATH to an absolute, symlink-free directory on the host.
-  static func absoluteDirectory(_ path: String) throws -> String {
-    guard let resolved = realpath(path, nil) else {
-      throw HopsError.notFound("workspace \(path): \(String(cString: strerror(errno)))", hint: "give an existing directory")
-    }
-    defer { free(resolved) }
-    let result = String(cString: resolved)
-    var info = stat()
-    guard stat(result, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
-      throw HopsError.invalid("workspace \(path) is not a directory")
-    }
-    return result
-  }
 }

@@ -16,16 +16,40 @@ struct RunClient {
     case pipes(forwardStdin: Bool)
   }
 
-  let request: Hops_V1_RunRequest
+  /// Which call carries the stream.
+  enum Call {
+    case run, exec
+  }
+
+  /// The first message: the run's or the exec's request.
+  let first: Hops_V1_RunInput
+  let call: Call
   let verbose: Bool
   let mode: Mode
+
+  /// How stdin and stdout meet the sandbox. From a terminal (stdin and stdout
+  /// both), a run or exec is interactive with a terminal unless told otherwise, as the
+  /// original Hops was; piped input is forwarded without one.
+  static func mode(tty: Bool, interactive: Bool, noInteractive: Bool) throws -> Mode {
+    let stdinIsTerminal = HopsOS.Terminal.isTerminal(0)
+    if tty {
+      guard stdinIsTerminal else {
+        throw HopsError.invalid("-t needs a terminal on stdin, and stdin is not one", hint: "drop -t, or use -i to keep stdin open without a terminal")
+      }
+      return .terminal
+    }
+    if interactive { return .pipes(forwardStdin: true) }
+    if stdinIsTerminal && noInteractive { return .pipes(forwardStdin: false) }
+    if stdinIsTerminal && HopsOS.Terminal.isTerminal(1) { return .terminal }
+    return .pipes(forwardStdin: true)
+  }
 
   /// Signals that a user sends to "the command" and that must reach the sandbox.
   static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
 
   func run(on connection: DaemonConnection) async throws -> Int32 {
     let (outgoing, sender) = AsyncStream<Hops_V1_RunInput>.makeStream()
-    sender.yield(.with { $0.request = request })
+    sender.yield(first)
     var rawMode: HopsOS.Terminal.RawMode?
     if mode == .terminal {
       rawMode = try? HopsOS.Terminal.RawMode(fd: 0)
@@ -57,18 +81,17 @@ struct RunClient {
         let sandboxID = SandboxIDBox()
         let controlTask = Task {
           for await var control in controls {
-            guard let id = await sandboxID.value() else { continue }
-            control.sandboxID = id
+            guard let started = await sandboxID.value() else { continue }
+            control.sandboxID = started.sandboxID
+            control.execID = started.execID
             _ = try? await client.control(control, options: DaemonConnection.callOptions)
           }
         }
         defer { controlTask.cancel() }
-        return try await client.run(
-          request: StreamingClientRequest(of: Hops_V1_RunInput.self) { writer in
-            for await message in outgoing { try await writer.write(message) }
-          },
-          options: DaemonConnection.callOptions
-        ) { response in
+        let request = StreamingClientRequest(of: Hops_V1_RunInput.self) { writer in
+          for await message in outgoing { try await writer.write(message) }
+        }
+        let handle: @Sendable (StreamingClientResponse<Hops_V1_RunOutput>) async throws -> Int32 = { response in
           for try await message in response.messages {
             switch message.kind {
             case .stdout(let data):
@@ -78,7 +101,7 @@ struct RunClient {
               var bytes = Array(data)
               Console.write(2, &bytes)
             case .started(let started):
-              await sandboxID.set(started.sandboxID)
+              await sandboxID.set(started)
               if verbose {
                 Console.error("  Sandbox: \(started.sandboxID)" + (started.address.isEmpty ? "" : " (address \(started.address))"))
               }
@@ -97,6 +120,10 @@ struct RunClient {
             }
           }
           throw HopsError(.unavailable, "the connection to hopsd ended before the command did", hint: "see \(home.logFile)")
+        }
+        switch call {
+        case .run: return try await client.run(request: request, options: DaemonConnection.callOptions, onResponse: handle)
+        case .exec: return try await client.exec(request: request, options: DaemonConnection.callOptions, onResponse: handle)
         }
       }
     } catch let error as RPCError where error.code == .unavailable {
@@ -191,19 +218,19 @@ enum TerminalRestore {
   }
 }
 
-/// The sandbox's id, known once the daemon says it started; control calls that
-/// come earlier wait for it.
+/// The sandbox's id (and the exec's), known once the daemon says it started;
+/// control calls that come earlier wait for it.
 actor SandboxIDBox {
-  private var id: String?
-  private var waiting: [CheckedContinuation<String?, Never>] = []
+  private var id: Hops_V1_RunStarted?
+  private var waiting: [CheckedContinuation<Hops_V1_RunStarted?, Never>] = []
 
-  func set(_ value: String) {
+  func set(_ value: Hops_V1_RunStarted) {
     id = value
     waiting.forEach { $0.resume(returning: value) }
     waiting = []
   }
 
-  func value() async -> String? {
+  func value() async -> Hops_V1_RunStarted? {
     if let id { return id }
     return await withCheckedContinuation { waiting.append($0) }
   }

@@ -15,11 +15,11 @@ struct Stats: AsyncParsableCommand {
       let reply = try await connection.withClient { client in
         try await client.stats(Hops_V1_StatsRequest(), options: DaemonConnection.callOptions)
       }
-      var rows = [["ID", "UPTIME", "CPU", "MEMORY", "PEAK MEMORY", "PROCESSES", "COMMAND"]]
+      var rows = [["ID", "NAME", "UPTIME", "CPU", "MEMORY", "PEAK MEMORY", "PROCESSES", "COMMAND"]]
       for sandbox in reply.sandboxes {
         let usage = sandbox.usage
         rows.append([
-          sandbox.id, UsageText.seconds(usage.wallSeconds), UsageText.seconds(usage.cpuSeconds),
+          sandbox.id, sandbox.name.isEmpty ? "-" : sandbox.name, UsageText.seconds(usage.wallSeconds), UsageText.seconds(usage.cpuSeconds),
           UsageText.bytes(usage.memoryBytes), UsageText.bytes(usage.peakMemoryBytes), "\(usage.processes)",
           sandbox.command.joined(separator: " "),
         ])

@@ -25,7 +25,8 @@ struct SystemStatus: AsyncParsableCommand {
           Version: \(status.version)
           Uptime: \(DaemonStatus.formatDuration(status.uptimeSeconds))
           Started: \(DaemonStatus.formatDate(status.startedAt))
-          Active sandboxes: \(status.activeSandboxes)
+          Sandboxes: \(status.runningSandboxes) running, \(status.stoppedSandboxes) stopped
+          Disk: \(UsageText.bytes(status.imagesBytes)) images and root filesystems, \(UsageText.bytes(status.sandboxesBytes)) sandboxes
           Resource control: \(status.cgroups)
           Home: \(status.home)
         """)
@@ -36,7 +37,7 @@ struct SystemStatus: AsyncParsableCommand {
 enum DaemonStatus {
   static func fetch(_ connection: DaemonConnection) async throws -> Hops_V1_StatusReply {
     try await connection.withClient { client in
-      try await client.status(Hops_V1_StatusRequest(), options: DaemonConnection.callOptions)
+      try await client.status(.with { $0.diskUsage = true }, options: DaemonConnection.callOptions)
     }
   }
 
