@@ -27,7 +27,7 @@ def test_status_reports_the_running_daemon(hops):
     out = r.stdout.decode()
     assert "Hops daemon: running" in out
     assert f"PID: {hops.daemon_pid()}" in out
-    for key in ("Uptime:", "Started:", "Active sandboxes: 0", "Version:"):
+    for key in ("Uptime:", "Started:", "Sandboxes: 0 running", "Version:"):
         assert key in out
 
 
