@@ -79,5 +79,6 @@ let package = Package(
     .testTarget(name: "HopsImageTests", dependencies: ["HopsImage", "HopsOS"]),
     .testTarget(name: "HopsInitTests", dependencies: ["HopsInit"]),
     .testTarget(name: "HopsOSTests", dependencies: ["HopsOS"]),
+    .testTarget(name: "HopsRuntimeTests", dependencies: ["HopsRuntime", "HopsCore"]),
   ]
 )
