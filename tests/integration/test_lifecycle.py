@@ -309,3 +309,22 @@ def test_system_stop_marks_sandboxes_stopped(lc):
     info = inspect(lc, "at-shutdown")
     assert info["record"]["exitCode"] == 137
     assert "daemon is stopping" in info["record"]["exitMessage"]
+
+
+def test_an_exec_whose_client_dies_is_killed_and_the_sandbox_stays(lc):
+    create(lc, "--name", "survivor")
+    client = lc.popen("exec", "survivor", "--", "/bin/sh", "-c", "echo ready; exec sleep 300")
+    assert client.stdout.readline() == b"ready\n"
+    client.kill()
+    client.wait(timeout=10)
+    # The exec's process goes; the sandbox (and its hops-init) stays.
+    def sleepers():
+        return lc("exec", "survivor", "--", "/bin/sh", "-c", "ps -o comm | grep -c '^sleep' || true").stdout.strip()
+    assert wait_until(lambda: sleepers() == b"0", timeout=10)
+    assert "running" in ps_rows(lc)[inspect(lc, "survivor")["id"]]
+
+
+def test_a_detached_run_keeps_its_timeout(lc):
+    lc("run", "-d", "--name", "bounded", "--timeout", "1s", "--", "/bin/sleep", "100", check=True)
+    assert wait_until(lambda: "exited (124)" in ps_rows(lc, "-a").get(inspect(lc, "bounded")["id"], ""), timeout=15)
+    assert "timed out after 1s" in inspect(lc, "bounded")["record"]["exitMessage"]
