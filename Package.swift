@@ -46,7 +46,7 @@ let package = Package(
     // The gRPC contract and its generated code.
     .target(name: "HopsAPI",
             dependencies: [
-              "HopsCore", "HopsPolicy",
+              "HopsCore", "HopsPolicy", "HopsOS",
               .product(name: "SwiftProtobuf", package: "swift-protobuf"),
               .product(name: "GRPCCore", package: "grpc-swift-2"),
               .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

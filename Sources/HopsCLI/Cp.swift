@@ -92,20 +92,7 @@ struct Cp: AsyncParsableCommand {
         request: StreamingClientRequest(of: Hops_V1_CopyChunk.self) { writer in
           try await writer.write(first)
           while let item = try Self.reading(path, { try reader.next() }) {
-            switch item {
-            case .entry(let entry):
-              try await writer.write(.with {
-                $0.entry = .with {
-                  $0.path = entry.path
-                  $0.kind = entry.kind.rawValue
-                  $0.mode = entry.mode
-                  $0.size = entry.size
-                  $0.linkTarget = entry.linkTarget
-                }
-              })
-            case .data(let bytes):
-              try await writer.write(.with { $0.data = .init(bytes) })
-            }
+            try await writer.write(Hops_V1_CopyChunk(item))
           }
         }, options: DaemonConnection.callOptions)
     }
@@ -129,10 +116,8 @@ struct Cp: AsyncParsableCommand {
             parent = directory
             writer = FileTree.Writer(parent: directory, name: name)
           case .entry(let wire):
-            guard let writer, let kind = FileTree.Kind(rawValue: wire.kind) else {
-              throw HopsError.failed("the daemon sent a copy this client does not understand")
-            }
-            let entry = FileTree.Entry(path: wire.path, kind: kind, mode: wire.mode, size: wire.size, linkTarget: wire.linkTarget)
+            guard let writer else { throw HopsError.failed("the daemon sent a copy without its target") }
+            let entry = try FileTree.Entry(wire)
             try Self.reading(path) { try writer.begin(entry) }
           case .data(let data):
             try Self.reading(path) { try writer?.write(Array(data)) }

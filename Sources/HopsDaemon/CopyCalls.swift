@@ -28,12 +28,9 @@ extension HopsService {
       while let chunk = try await iterator.next() {
         switch chunk.kind {
         case .entry(let wire):
-          guard let kind = FileTree.Kind(rawValue: wire.kind) else {
-            throw HopsError.invalid("unknown entry kind '\(wire.kind)'")
-          }
-          if entries == 0 && !wire.path.isEmpty { throw HopsError.invalid("a copy must start with its top entry") }
+          let entry = try FileTree.Entry(wire)
+          if entries == 0 && !entry.path.isEmpty { throw HopsError.invalid("a copy must start with its top entry") }
           entries += 1
-          let entry = FileTree.Entry(path: wire.path, kind: kind, mode: wire.mode, size: wire.size, linkTarget: wire.linkTarget)
           try await offloaded { try Self.copying(shown) { try writer.begin(entry) } }
         case .data(let data):
           let bytes = Array(data)
@@ -75,22 +72,7 @@ extension HopsService {
           return items
         }
         if items.isEmpty { break }
-        for item in items {
-          switch item {
-          case .entry(let entry):
-            try await response.write(.with {
-              $0.entry = .with {
-                $0.path = entry.path
-                $0.kind = entry.kind.rawValue
-                $0.mode = entry.mode
-                $0.size = entry.size
-                $0.linkTarget = entry.linkTarget
-              }
-            })
-          case .data(let bytes):
-            try await response.write(.with { $0.data = .init(bytes) })
-          }
-        }
+        for item in items { try await response.write(Hops_V1_CopyChunk(item)) }
       }
     }
   }
