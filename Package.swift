@@ -28,6 +28,8 @@ let package = Package(
     .target(name: "HopsCore", swiftSettings: strict),
     // The few C functions that must run between fork and exec, or that Swift cannot call.
     .target(name: "CHops", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("crypto")]),
+    // The seccomp filter compiler (libseccomp), for the daemon only.
+    .target(name: "CSeccomp", linkerSettings: [.linkedLibrary("seccomp")]),
     // Policy model and validation (profiles arrive with the profiles issue).
     .target(
       name: "HopsPolicy",
@@ -41,7 +43,7 @@ let package = Package(
     .target(name: "HopsInit", dependencies: ["HopsOS", "HopsCore"], swiftSettings: strict),
     // A sandbox's life on the host: plan, spawn, I/O, exit, teardown, crash recovery.
     .target(name: "HopsRuntime",
-            dependencies: ["HopsPolicy", "HopsOS", "HopsImage", "HopsInit", "HopsCore"],
+            dependencies: ["HopsPolicy", "HopsOS", "HopsImage", "HopsInit", "HopsCore", "CSeccomp"],
             swiftSettings: strict),
     // The gRPC contract and its generated code.
     .target(name: "HopsAPI",
@@ -79,6 +81,6 @@ let package = Package(
     .testTarget(name: "HopsImageTests", dependencies: ["HopsImage", "HopsOS"]),
     .testTarget(name: "HopsInitTests", dependencies: ["HopsInit"]),
     .testTarget(name: "HopsOSTests", dependencies: ["HopsOS"]),
-    .testTarget(name: "HopsRuntimeTests", dependencies: ["HopsRuntime", "HopsCore"]),
+    .testTarget(name: "HopsRuntimeTests", dependencies: ["HopsRuntime", "HopsCore", "HopsPolicy", "CSeccomp"]),
   ]
 )

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +32,8 @@ struct spawn_args {
   int uid;
   int gid;
   int report_fd; /* write end of a CLOEXEC pipe: receives errno if exec fails */
+  const void *filter; /* a seccomp BPF program to install just before execve, or NULL */
+  size_t filter_length;
 };
 
 static void report_and_exit(int fd, int error) {
@@ -92,6 +97,13 @@ static int spawn_child(void *opaque) {
     if (setgroups(1, &group) < 0 || setgid(group) < 0 || setuid((uid_t)a->uid) < 0) report_and_exit(report, errno);
   }
   if (a->cwd && chdir(a->cwd) < 0) report_and_exit(report, errno);
+  /* Last, so everything above still runs unfiltered; execve itself is allowed.
+     The caller has set no_new_privs, which an unprivileged filter requires. */
+  if (a->filter) {
+    struct sock_fprog program = {.len = (unsigned short)(a->filter_length / sizeof(struct sock_filter)),
+                                 .filter = (struct sock_filter *)a->filter};
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) < 0) report_and_exit(report, errno);
+  }
   execve(a->path, a->argv, a->envp);
   report_and_exit(report, errno);
   return 127;
@@ -100,17 +112,19 @@ static int spawn_child(void *opaque) {
 pid_t hops_spawn(const char *path, char *const argv[], char *const envp[],
                  const int *fds, int nfds, int clone_flags, const char *cwd,
                  int new_session, int *err) {
-  return hops_spawn_tty(path, argv, envp, fds, nfds, clone_flags, cwd, new_session, 0, -1, -1, err);
+  return hops_spawn_tty(path, argv, envp, fds, nfds, clone_flags, cwd, new_session, 0, -1, -1, NULL, 0, err);
 }
 
 pid_t hops_spawn_tty(const char *path, char *const argv[], char *const envp[],
                      const int *fds, int nfds, int clone_flags, const char *cwd,
-                     int new_session, int controlling_tty, int uid, int gid, int *err) {
+                     int new_session, int controlling_tty, int uid, int gid,
+                     const void *filter, size_t filter_length, int *err) {
   *err = 0;
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0) { *err = errno; return -1; }
 
-  struct spawn_args args = {path, argv, envp, fds, nfds, cwd, new_session, controlling_tty, uid, gid, pipefd[1]};
+  struct spawn_args args = {path, argv, envp, fds, nfds, cwd, new_session, controlling_tty, uid, gid, pipefd[1],
+                            filter, filter_length};
 
   /* The child gets a copy of our memory (no CLONE_VM), so a plain heap stack is fine. */
   const size_t stack_size = 256 * 1024;

@@ -37,6 +37,10 @@ extension Hops_V1_RunRequest {
       $0.profile = profile
       $0.allowNet = policy.allowNet.map(\.description)
       $0.publish = policy.publish.map(\.description)
+      $0.seccomp = policy.syscalls.mode.rawValue
+      $0.syscallsAllow = policy.syscalls.allow
+      $0.syscallsDeny = policy.syscalls.deny
+      $0.setuidBits = policy.syscalls.setuidBits
     }
   }
 }
@@ -75,5 +79,13 @@ extension Policy {
     limits.cpuset = request.limits.cpuset.isEmpty ? nil : request.limits.cpuset
     allowNet = try request.allowNet.map(NetworkAllowance.parse)
     publish = try request.publish.map(PortMapping.parse)
+    if !request.seccomp.isEmpty {
+      guard let mode = SyscallFilter.Mode(rawValue: request.seccomp) else { throw HopsError.invalid("unknown seccomp profile '\(request.seccomp)'") }
+      syscalls.mode = mode
+    }
+    for name in request.syscallsAllow + request.syscallsDeny { try SyscallFilter.validateName(name) }
+    syscalls.allow = request.syscallsAllow
+    syscalls.deny = request.syscallsDeny
+    syscalls.setuidBits = request.setuidBits
   }
 }

@@ -81,11 +81,12 @@ public enum InitProcess {
       fail(control, code: 125, "cannot set up the sandbox: \(error)")
     }
 
+    let filter = plan.seccompFilter.map { Array($0) }
     guard let command else {
       // No command (`hops create`): the sandbox idles, ready for execs.
       releaseStdio()
       report(control, .started(pid: 0))
-      var idle = InitSupervisor(control: control, signals: signals, main: nil)
+      var idle = InitSupervisor(control: control, signals: signals, main: nil, seccompFilter: filter)
       idle.run()
     }
     let child: pid_t
@@ -96,7 +97,7 @@ public enum InitProcess {
       child = try Spawn.start(
         path: command, argv: plan.argv, environment: plan.environment,
         descriptors: stdio, workingDirectory: plan.workingDirectory,
-        newSession: terminalSlave >= 0, controllingTerminal: terminalSlave >= 0, user: user)
+        newSession: terminalSlave >= 0, controllingTerminal: terminalSlave >= 0, user: user, seccompFilter: filter)
     } catch {
       let (code, reason) = describeExecFailure(error.errno)
       fail(control, code: code, "\(plan.argv[0]): \(reason)")
@@ -104,7 +105,7 @@ public enum InitProcess {
     FD.close(terminalSlave)
     releaseStdio()
     report(control, .started(pid: child))
-    var supervisor = InitSupervisor(control: control, signals: signals, main: child)
+    var supervisor = InitSupervisor(control: control, signals: signals, main: child, seccompFilter: filter)
     supervisor.run()
   }
 

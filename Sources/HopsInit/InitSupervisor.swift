@@ -15,15 +15,18 @@ struct InitSupervisor {
   /// The sandbox's command; nil for an idle sandbox (`hops create`), which ends
   /// when asked to stop (SIGTERM) once its processes are gone.
   let main: pid_t?
+  /// The sandbox's seccomp filter, for every exec too.
+  let seccompFilter: [UInt8]?
   /// Running execs: id -> pid.
   private var execs: [Int: pid_t] = [:]
   /// An idle sandbox was asked to stop: it exits once nothing is left.
   private var stopping = false
 
-  init(control: ControlChannel, signals: Int32, main: pid_t?) {
+  init(control: ControlChannel, signals: Int32, main: pid_t?, seccompFilter: [UInt8]?) {
     self.control = control
     self.signals = signals
     self.main = main
+    self.seccompFilter = seccompFilter
   }
 
   mutating func run() -> Never {
@@ -101,7 +104,8 @@ struct InitSupervisor {
       // and with a terminal it is the controlling one, as in a login.
       let pid = try Spawn.start(
         path: command, argv: plan.argv, environment: plan.environment, descriptors: stdio,
-        workingDirectory: plan.workingDirectory, newSession: true, controllingTerminal: slave >= 0, user: user)
+        workingDirectory: plan.workingDirectory, newSession: true, controllingTerminal: slave >= 0, user: user,
+        seccompFilter: seccompFilter)
       execs[plan.id] = pid
       InitProcess.report(control, .execStarted(id: plan.id, pid: pid))
     } catch {

@@ -1,6 +1,7 @@
 /// Everything hops-init needs to build one sandbox, decided by the daemon and sent
 /// over the control socket (fd 3) as JSON. hops-init trusts nothing else: not its
 /// arguments, not its environment.
+import FoundationEssentials
 import HopsOS
 
 public struct LaunchPlan: Codable, Sendable, Equatable {
@@ -36,13 +37,16 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   public var environment: [String]
   /// Capability names kept for the command; every other one is dropped.
   public var capabilities: [String]
+  /// The seccomp BPF program installed in the command and every exec just
+  /// before execve; nil for none (an unconfined profile).
+  public var seccompFilter: Data?
 
   public init(
     lowerDir: String, upperDir: String, workDir: String, rootfsMount: String,
     workspace: String?, workspaceTarget: String, hostname: String, workingDirectory: String,
     argv: [String], environment: [String], capabilities: [String],
     workspaceMount: PlanMount? = nil, mounts: [PlanMount] = [], maskedPaths: [String] = [], loopbackUp: Bool = false,
-    network: PlanNetwork? = nil, terminal: Terminal.Size? = nil, user: String? = nil
+    network: PlanNetwork? = nil, terminal: Terminal.Size? = nil, user: String? = nil, seccompFilter: Data? = nil
   ) {
     self.lowerDir = lowerDir
     self.upperDir = upperDir
@@ -64,6 +68,7 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
     self.network = network
     self.terminal = terminal
     self.user = user
+    self.seccompFilter = seccompFilter
   }
 
   /// The capabilities a sandboxed command keeps: enough for package managers and
@@ -71,10 +76,11 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   /// binding low ports), nothing that reaches the kernel or other processes:
   /// no SYS_ADMIN (mount), SYS_PTRACE, SYS_MODULE, NET_ADMIN, NET_RAW, MKNOD,
   /// SYS_TIME, SYS_BOOT, DAC_READ_SEARCH, and so on. Docker's default set minus
-  /// MKNOD, NET_RAW and AUDIT_WRITE.
+  /// MKNOD, NET_RAW, AUDIT_WRITE and SETFCAP: file capabilities set on a
+  /// workspace file would outlive the sandbox on the host.
   public static let defaultCapabilities = [
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
-    "CAP_SETUID", "CAP_SETPCAP", "CAP_SETFCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
   ]
 
   /// The frame that follows the plan once the daemon has placed hops-init in the

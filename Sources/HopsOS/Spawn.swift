@@ -22,16 +22,19 @@ public enum Spawn {
   public static func start(
     path: String, argv: [String], environment: [String], descriptors: [Int32],
     namespaces: Namespaces = [], workingDirectory: String? = nil, newSession: Bool = false,
-    controllingTerminal: Bool = false, user: (uid: UInt32, gid: UInt32)? = nil
+    controllingTerminal: Bool = false, user: (uid: UInt32, gid: UInt32)? = nil, seccompFilter: [UInt8]? = nil
   ) throws(SyscallError) -> pid_t {
     var err: Int32 = 0
     let pid = withCStrings(argv) { cArgv in
       withCStrings(environment) { cEnv in
         descriptors.withUnsafeBufferPointer { fds in
-          hops_spawn_tty(
-            path, cArgv, cEnv, fds.baseAddress, Int32(fds.count), namespaces.rawValue,
-            workingDirectory, newSession ? 1 : 0, controllingTerminal ? 1 : 0,
-            user.map { Int32(bitPattern: $0.uid) } ?? -1, user.map { Int32(bitPattern: $0.gid) } ?? -1, &err)
+          (seccompFilter ?? []).withUnsafeBytes { filter in
+            hops_spawn_tty(
+              path, cArgv, cEnv, fds.baseAddress, Int32(fds.count), namespaces.rawValue,
+              workingDirectory, newSession ? 1 : 0, controllingTerminal ? 1 : 0,
+              user.map { Int32(bitPattern: $0.uid) } ?? -1, user.map { Int32(bitPattern: $0.gid) } ?? -1,
+              seccompFilter == nil ? nil : filter.baseAddress, seccompFilter == nil ? 0 : filter.count, &err)
+          }
         }
       }
     }

@@ -27,6 +27,8 @@ public struct Policy: Sendable, Equatable {
   public var allowNet: [NetworkAllowance] = []
   /// Host ports forwarded into the sandbox (full mode).
   public var publish: [PortMapping] = []
+  /// The seccomp filter of the sandbox's processes.
+  public var syscalls = SyscallFilter()
 
   public static let defaultRootfs = "default"
   public static let workspaceMountPoint = "/workspace"
@@ -82,6 +84,7 @@ public struct Policy: Sendable, Equatable {
       && lhs.keep == rhs.keep && lhs.workspaceMode == rhs.workspaceMode && lhs.filesystem == rhs.filesystem
       && lhs.allowedPaths == rhs.allowedPaths && lhs.deniedPaths == rhs.deniedPaths && lhs.mounts == rhs.mounts
       && lhs.limits == rhs.limits && lhs.allowNet == rhs.allowNet && lhs.publish == rhs.publish
+      && lhs.syscalls == rhs.syscalls
       && lhs.environment.map { "\($0.key)=\($0.value)" } == rhs.environment.map { "\($0.key)=\($0.value)" }
   }
 }

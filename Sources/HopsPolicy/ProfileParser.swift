@@ -43,7 +43,7 @@ public struct ProfileParser {
     if let chosen = rootfs ?? image { policy.rootfs = chosen }
 
     if let capabilities = subtable(table, "capabilities") {
-      checkKeys(capabilities, "capabilities", allowed: ["network", "filesystem", "allowed_paths", "denied_paths", "resource_limits", "allow_net", "publish"])
+      checkKeys(capabilities, "capabilities", allowed: ["network", "filesystem", "allowed_paths", "denied_paths", "resource_limits", "allow_net", "publish", "seccomp"])
       for text in strings(capabilities, "allow_net", in: "capabilities") ?? [] {
         do { policy.allowNet.append(try NetworkAllowance.parse(text)) } catch let error as HopsError {
           add("capabilities.allow_net", error.description)
@@ -72,6 +72,9 @@ public struct ProfileParser {
       if let paths = strings(capabilities, "denied_paths", in: "capabilities") { policy.deniedPaths = paths }
       if let limits = subtable(capabilities, "resource_limits", in: "capabilities") {
         parseLimits(limits, into: &policy.limits)
+      }
+      if let seccomp = subtable(capabilities, "seccomp", in: "capabilities") {
+        parseSeccomp(seccomp, into: &policy.syscalls)
       }
     }
 
@@ -123,6 +126,30 @@ public struct ProfileParser {
     }
     profile.policy = policy
     return problems.isEmpty ? .success(profile) : .failure(ProfileErrors(problems: problems))
+  }
+
+  private mutating func parseSeccomp(_ table: TOMLTable, into filter: inout SyscallFilter) {
+    let prefix = "capabilities.seccomp"
+    checkKeys(table, prefix, allowed: ["profile", "allow", "deny", "setuid_bits"])
+    if let value = table["setuid_bits"] {
+      if let flag = value.bool { filter.setuidBits = flag } else {
+        add(prefix + ".setuid_bits", "expected true or false, found \(typeName(value))")
+      }
+    }
+    if let name = string(table, "profile", in: prefix) {
+      if let mode = SyscallFilter.Mode(rawValue: name) { filter.mode = mode } else {
+        add(prefix + ".profile", "unknown seccomp profile '\(name)' (allowed: \(SyscallFilter.Mode.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+    }
+    for key in ["allow", "deny"] {
+      let names = strings(table, key, in: prefix) ?? []
+      for name in names {
+        do { try SyscallFilter.validateName(name) } catch let error as HopsError {
+          add(prefix + "." + key, error.description)
+        } catch {}
+      }
+      if key == "allow" { filter.allow = names } else { filter.deny = names }
+    }
   }
 
   private mutating func parseLimits(_ table: TOMLTable, into limits: inout ResourceLimits) {

@@ -28,6 +28,14 @@ public enum ProfileWriter {
       if let cpuset = limits.cpuset { lines.append("cpuset = \(quote(cpuset))") }
       if let timeout = limits.timeoutSeconds { lines.append("timeout = \(quote(DurationText.format(timeout)))") }
     }
+    if policy.syscalls != SyscallFilter() {
+      lines.append("")
+      lines.append("[capabilities.seccomp]")
+      lines.append("profile = \(quote(policy.syscalls.mode.rawValue))")
+      if !policy.syscalls.allow.isEmpty { lines.append("allow = \(array(policy.syscalls.allow))") }
+      if !policy.syscalls.deny.isEmpty { lines.append("deny = \(array(policy.syscalls.deny))") }
+      if policy.syscalls.setuidBits { lines.append("setuid_bits = true") }
+    }
     lines.append("")
     lines.append("[sandbox]")
     lines.append("hostname = \(quote(policy.hostname))")

@@ -99,6 +99,7 @@ public struct SandboxLauncher: Sendable {
     }
 
     try checkControllers(for: policy.limits)
+    let seccomp = try SeccompCompiler.shared.program(for: policy.syscalls)
 
     let id = options.id
     let directory = home.sandbox(id: id)
@@ -158,7 +159,7 @@ public struct SandboxLauncher: Sendable {
       capabilities: LaunchPlan.defaultCapabilities,
       workspaceMount: workspaceMount, mounts: mounts, maskedPaths: policy.deniedPaths,
       loopbackUp: policy.network != .disabled, network: network?.plan, terminal: terminal,
-      user: rootfs.config?.user)
+      user: rootfs.config?.user, seccompFilter: seccomp.map { Data($0) })
 
     var opened: [Int32] = []
     func closeAll() { opened.forEach(FD.close) }

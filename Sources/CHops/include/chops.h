@@ -1,6 +1,7 @@
 #ifndef CHOPS_H
 #define CHOPS_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /// Starts `path` in a new process created with clone(2) and the given namespace
@@ -19,10 +20,12 @@ pid_t hops_spawn(const char *path, char *const argv[], char *const envp[],
 /// hops_spawn, and when `controlling_tty` is set, the child (after setsid) makes
 /// its fd 0, a terminal, its controlling terminal (TIOCSCTTY); when `uid` is not
 /// -1, the child takes that user and group (setgroups, setgid, setuid) before
-/// chdir and execve.
+/// chdir and execve; when `filter` is not NULL, the child installs it as its
+/// seccomp filter (a BPF program of `filter_length` bytes) just before execve.
 pid_t hops_spawn_tty(const char *path, char *const argv[], char *const envp[],
                      const int *fds, int nfds, int clone_flags, const char *cwd,
-                     int new_session, int controlling_tty, int uid, int gid, int *err);
+                     int new_session, int controlling_tty, int uid, int gid,
+                     const void *filter, size_t filter_length, int *err);
 
 /// pivot_root(2), which glibc does not wrap.
 int hops_pivot_root(const char *new_root, const char *put_old);

@@ -290,6 +290,29 @@ public nonisolated struct Hops_V1_RunRequest: @unchecked Sendable {
     set {_uniqueStorage()._name = newValue}
   }
 
+  /// The seccomp filter: "default" (or empty) or "unconfined", with system calls
+  /// added to and removed from the default allowlist.
+  public var seccomp: String {
+    get {_storage._seccomp}
+    set {_uniqueStorage()._seccomp = newValue}
+  }
+
+  public var syscallsAllow: [String] {
+    get {_storage._syscallsAllow}
+    set {_uniqueStorage()._syscallsAllow = newValue}
+  }
+
+  public var syscallsDeny: [String] {
+    get {_storage._syscallsDeny}
+    set {_uniqueStorage()._syscallsDeny = newValue}
+  }
+
+  /// Let the sandbox set setuid and setgid bits.
+  public var setuidBits: Bool {
+    get {_storage._setuidBits}
+    set {_uniqueStorage()._setuidBits = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1631,7 +1654,7 @@ nonisolated extension Hops_V1_EnvironmentVariable: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}command\0\u{1}workspace\0\u{1}rootfs\0\u{1}network\0\u{1}environment\0\u{1}hostname\0\u{3}working_directory\0\u{1}keep\0\u{3}workspace_mode\0\u{1}filesystem\0\u{3}allowed_paths\0\u{3}denied_paths\0\u{1}mounts\0\u{1}limits\0\u{1}profile\0\u{3}allow_net\0\u{1}publish\0\u{1}terminal\0\u{1}name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}command\0\u{1}workspace\0\u{1}rootfs\0\u{1}network\0\u{1}environment\0\u{1}hostname\0\u{3}working_directory\0\u{1}keep\0\u{3}workspace_mode\0\u{1}filesystem\0\u{3}allowed_paths\0\u{3}denied_paths\0\u{1}mounts\0\u{1}limits\0\u{1}profile\0\u{3}allow_net\0\u{1}publish\0\u{1}terminal\0\u{1}name\0\u{1}seccomp\0\u{3}syscalls_allow\0\u{3}syscalls_deny\0\u{3}setuid_bits\0")
 
   fileprivate class _StorageClass {
     var _command: [String] = []
@@ -1653,6 +1676,10 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
     var _publish: [String] = []
     var _terminal: Hops_V1_WindowSize? = nil
     var _name: String = String()
+    var _seccomp: String = String()
+    var _syscallsAllow: [String] = []
+    var _syscallsDeny: [String] = []
+    var _setuidBits: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1682,6 +1709,10 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
       _publish = source._publish
       _terminal = source._terminal
       _name = source._name
+      _seccomp = source._seccomp
+      _syscallsAllow = source._syscallsAllow
+      _syscallsDeny = source._syscallsDeny
+      _setuidBits = source._setuidBits
     }
   }
 
@@ -1719,6 +1750,10 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
         case 17: try { try decoder.decodeRepeatedStringField(value: &_storage._publish) }()
         case 18: try { try decoder.decodeSingularMessageField(value: &_storage._terminal) }()
         case 19: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 20: try { try decoder.decodeSingularStringField(value: &_storage._seccomp) }()
+        case 21: try { try decoder.decodeRepeatedStringField(value: &_storage._syscallsAllow) }()
+        case 22: try { try decoder.decodeRepeatedStringField(value: &_storage._syscallsDeny) }()
+        case 23: try { try decoder.decodeSingularBoolField(value: &_storage._setuidBits) }()
         default: break
         }
       }
@@ -1788,6 +1823,18 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
       if !_storage._name.isEmpty {
         try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 19)
       }
+      if !_storage._seccomp.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._seccomp, fieldNumber: 20)
+      }
+      if !_storage._syscallsAllow.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._syscallsAllow, fieldNumber: 21)
+      }
+      if !_storage._syscallsDeny.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._syscallsDeny, fieldNumber: 22)
+      }
+      if _storage._setuidBits != false {
+        try visitor.visitSingularBoolField(value: _storage._setuidBits, fieldNumber: 23)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1816,6 +1863,10 @@ nonisolated extension Hops_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._publish != rhs_storage._publish {return false}
         if _storage._terminal != rhs_storage._terminal {return false}
         if _storage._name != rhs_storage._name {return false}
+        if _storage._seccomp != rhs_storage._seccomp {return false}
+        if _storage._syscallsAllow != rhs_storage._syscallsAllow {return false}
+        if _storage._syscallsDeny != rhs_storage._syscallsDeny {return false}
+        if _storage._setuidBits != rhs_storage._setuidBits {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -1,0 +1,57 @@
+import CSeccomp
+import Glibc
+import HopsCore
+import HopsPolicy
+import Synchronization
+
+/// Turns a policy's SyscallFilter into the BPF program hops-init installs in the
+/// sandbox's processes. Compiled here, in the daemon, with libseccomp (which
+/// knows this architecture's syscall numbers and writes correct BPF), once per
+/// distinct list: most sandboxes share the default one.
+public final class SeccompCompiler: Sendable {
+  public static let shared = SeccompCompiler()
+
+  private struct Key: Hashable {
+    var allowed: [String]
+    var setuidBits: Bool
+  }
+  private let cache = Mutex<[Key: [UInt8]]>([:])
+
+  /// The program, or nil for an unconfined sandbox.
+  public func program(for filter: SyscallFilter) throws -> [UInt8]? {
+    guard let allowed = filter.allowed else { return nil }
+    for name in filter.allow + filter.deny {
+      try SyscallFilter.validateName(name)
+      guard hops_seccomp_resolve(name) >= 0 else {
+        throw HopsError.invalid("'\(name)' is not a system call of this machine", hint: "see syscalls(2) for the names")
+      }
+    }
+    let key = Key(allowed: allowed, setuidBits: filter.setuidBits)
+    if let cached = cache.withLock({ $0[key] }) { return cached }
+    let program = try Self.compile(allowed, setuidBits: filter.setuidBits)
+    cache.withLock { $0[key] = program }
+    return program
+  }
+
+  static func compile(_ names: [String], setuidBits: Bool) throws -> [UInt8] {
+    var pointer: UnsafeMutableRawPointer?
+    var length = 0
+    var message = [CChar](repeating: 0, count: 256)
+    let result = withCStrings(names) { list in
+      hops_seccomp_compile(
+        list, Int32(names.count), setuidBits ? HOPS_SECCOMP_SETUID_BITS : 0, &pointer, &length, &message, message.count)
+    }
+    guard result == 0, let pointer else {
+      throw HopsError.failed("cannot compile the seccomp filter: \(String(cString: message))")
+    }
+    defer { free(pointer) }
+    return Array(UnsafeRawBufferPointer(start: pointer, count: length))
+  }
+
+  private static func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> T) -> T {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { UnsafePointer($0) }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+  }
+}

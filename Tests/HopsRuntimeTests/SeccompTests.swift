@@ -1,0 +1,83 @@
+import CSeccomp
+import Glibc
+import HopsCore
+import HopsPolicy
+import Testing
+
+@testable import HopsRuntime
+
+/// The compiled filter, installed in a forked child that then makes the call.
+/// Every call below fails harmlessly if the filter lets it through (bad
+/// arguments), and differently from EPERM, so each test also tells the filter
+/// from the kernel's own refusal.
+@Suite struct SeccompTests {
+  let program: [UInt8]
+
+  init() throws {
+    program = try #require(try SeccompCompiler.shared.program(for: SyscallFilter()))
+  }
+
+  func attempt(_ program: [UInt8], _ name: String, _ a0: Int = 0, _ a1: Int = 0, _ a2: Int = 0) -> Int32 {
+    let nr = hops_seccomp_resolve(name)
+    precondition(nr >= 0, "no syscall \(name)")
+    return program.withUnsafeBytes { hops_seccomp_try($0.baseAddress, $0.count, Int(nr), a0, a1, a2) }
+  }
+
+  @Test func ordinaryCallsPass() {
+    #expect(attempt(program, "getpid") == 0)
+    #expect(attempt(program, "uname", 0) == EFAULT, "reaches the kernel, which finds no buffer")
+    #expect(attempt(program, "personality", 0xffff_ffff) == 0, "querying the persona is fine")
+  }
+
+  @Test(arguments: ["mount", "umount2", "pivot_root", "unshare", "setns", "keyctl", "add_key", "request_key", "bpf",
+                    "perf_event_open", "init_module", "finit_module", "delete_module", "kexec_load", "open_by_handle_at",
+                    "name_to_handle_at", "userfaultfd", "io_uring_setup", "swapon", "acct", "syslog", "fsopen",
+                    "move_mount", "open_tree", "process_vm_readv", "kcmp", "iopl", "ioperm", "quotactl",
+                    "settimeofday", "clock_settime", "clock_adjtime", "lookup_dcookie", "mbind"])
+  func dangerousCallsFailWithEPERM(name: String) {
+    #expect(attempt(program, name) == EPERM)
+  }
+
+  @Test func namespacesCannotBeMadeThroughClone() {
+    // CLONE_NEWUSER, CLONE_NEWNS
+    #expect(attempt(program, "clone", 0x1000_0000 | Int(SIGCHLD)) == EPERM)
+    #expect(attempt(program, "clone", 0x0002_0000 | Int(SIGCHLD)) == EPERM)
+    #expect(attempt(program, "clone3") == ENOSYS, "so that the C library falls back to clone")
+    #expect(attempt(program, "personality", 0x0040000) == EPERM, "ADDR_NO_RANDOMIZE is not a harmless persona")
+  }
+
+  @Test func setuidAndSetgidBitsCannotBeSet() throws {
+    let missing = "/nonexistent/hops-seccomp-test"
+    missing.withCString { path in
+      let address = Int(bitPattern: path)
+      // The kernel would say ENOENT; the filter says EPERM first.
+      #expect(attempt(program, "chmod", address, 0o4755) == EPERM)
+      #expect(attempt(program, "chmod", address, 0o2755) == EPERM)
+      #expect(attempt(program, "chmod", address, 0o755) == ENOENT)
+      #expect(attempt(program, "creat", address, 0o4755) == EPERM)
+      #expect(attempt(program, "openat", Int(AT_FDCWD), address) == ENOENT)
+    }
+    #expect(attempt(program, "openat2") == ENOSYS)
+    let loose = try #require(try SeccompCompiler.shared.program(for: SyscallFilter(setuidBits: true)))
+    missing.withCString { path in
+      #expect(attempt(loose, "chmod", Int(bitPattern: path), 0o4755) == ENOENT)
+    }
+  }
+
+  @Test func otherArchitecturesAreRefused() {
+    // The x32 ABI (bit 30 set) is another architecture to seccomp.
+    let nr = Int(hops_seccomp_resolve("getpid")) | 0x4000_0000
+    #expect(program.withUnsafeBytes { hops_seccomp_try($0.baseAddress, $0.count, nr, 0, 0, 0) } == EPERM)
+  }
+
+  @Test func profilesLoosenAndTighten() throws {
+    let loose = try #require(try SeccompCompiler.shared.program(for: SyscallFilter(allow: ["mount"])))
+    #expect(attempt(loose, "mount") == EFAULT || attempt(loose, "mount") == EPERM)
+    #expect(attempt(loose, "mount", 1, 1, 1) != 0)
+    let tight = try #require(try SeccompCompiler.shared.program(for: SyscallFilter(deny: ["getpid"])))
+    #expect(attempt(tight, "getpid") == EPERM)
+    #expect(try SeccompCompiler.shared.program(for: SyscallFilter(mode: .unconfined)) == nil)
+    #expect(throws: HopsError.self) { try SeccompCompiler.shared.program(for: SyscallFilter(allow: ["no_such_call"])) }
+    #expect(throws: HopsError.self) { try SeccompCompiler.shared.program(for: SyscallFilter(deny: ["Bad Name"])) }
+  }
+}
