@@ -17,6 +17,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.65.0"),
     .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.28.0"),
     .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.0.0"),
     .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.0.0"),
@@ -62,6 +63,7 @@ let package = Package(
               .product(name: "GRPCCore", package: "grpc-swift-2"),
               .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
               .product(name: "Logging", package: "swift-log"),
+              .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict),
     .target(name: "HopsCLI",
@@ -81,6 +83,7 @@ let package = Package(
     .testTarget(name: "HopsImageTests", dependencies: ["HopsImage", "HopsOS"]),
     .testTarget(name: "HopsInitTests", dependencies: ["HopsInit"]),
     .testTarget(name: "HopsOSTests", dependencies: ["HopsOS"]),
+    .testTarget(name: "HopsAPITests", dependencies: ["HopsAPI", "HopsCore", "HopsPolicy"]),
     .testTarget(name: "HopsRuntimeTests", dependencies: ["HopsRuntime", "HopsCore", "HopsPolicy", "CSeccomp"]),
   ]
 )

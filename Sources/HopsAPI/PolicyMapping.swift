@@ -48,6 +48,7 @@ extension Hops_V1_RunRequest {
 extension Policy {
   /// The policy a request describes. Throws on values no CLI would send.
   public init(request: Hops_V1_RunRequest) throws {
+    try RequestLimits.check(request)
     self.init()
     workspace = request.workspace.isEmpty ? nil : request.workspace
     if !request.rootfs.isEmpty { rootfs = request.rootfs }

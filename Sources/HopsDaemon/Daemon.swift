@@ -17,10 +17,14 @@ import Synchronization
 final class Daemon: Sendable {
   let home: HopsHome
   let logger: Logger
+  let access: SocketAccess
+  let limits: DaemonLimits
 
-  init(home: HopsHome, logger: Logger) {
+  init(home: HopsHome, logger: Logger, access: SocketAccess, limits: DaemonLimits) {
     self.home = home
     self.logger = logger
+    self.access = access
+    self.limits = limits
   }
 
   func run() async throws {
@@ -46,7 +50,7 @@ final class Daemon: Sendable {
     let setup = HomeSetup(home: home)
     ImageStore(home: home).removeLeftovers()
     let launcher = SandboxLauncher(home: home, setup: setup, initPath: try Executables.hopsInit(), cgroups: cgroups)
-    let registry = SandboxRegistry(stopped: SandboxRegistry.loadStopped(home: home))
+    let registry = SandboxRegistry(stopped: SandboxRegistry.loadStopped(home: home), maxRunning: limits.maxSandboxes)
     let stopping = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
     let shutdownRequested = AsyncStream<Void>.makeStream()
 
@@ -58,7 +62,10 @@ final class Daemon: Sendable {
       transport: .http2NIOPosix(
         address: .unixDomainSocket(path: home.socketPath),
         transportSecurity: .plaintext,
-        config: .defaults { $0.rpc.maxRequestPayloadSize = 8 << 20 }),
+        config: .defaults { [access] config in
+          config.rpc.maxRequestPayloadSize = DaemonLimits.maxMessageBytes
+          config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in access.check(channel) }
+        }),
       services: [service])
     stopping.withLock { $0 = server }
 
@@ -82,7 +89,7 @@ final class Daemon: Sendable {
         throw ServerStopped()
       }
       guard try await server.listeningAddress != nil else { return }
-      chmod(home.socketPath, 0o600)
+      access.secure(socket: home.socketPath, home: home)
       logger.info("hopsd listening", metadata: ["socket": "\(home.socketPath)", "pid": "\(getpid())", "version": "\(HopsVersion.current)"])
 
       group.addTask { [logger] in

@@ -18,6 +18,12 @@ public struct DaemonCommand: AsyncParsableCommand {
   @Option(help: "Use this directory instead of $HOPS_HOME (default ~/.hops).")
   var home: String?
 
+  @Option(help: "Also let this group use the socket (default: $HOPS_SOCKET_GROUP; none). Membership is as powerful as root.")
+  var socketGroup: String?
+
+  @Option(help: "Most sandboxes running at once (default: $HOPS_MAX_SANDBOXES, or \(DaemonLimits.defaultMaxSandboxes)).")
+  var maxSandboxes: Int?
+
   public init() {}
 
   public func run() async throws {
@@ -44,8 +50,15 @@ public struct DaemonCommand: AsyncParsableCommand {
     }
     LoggingSystem.bootstrap { label in FileLogHandler(label: label, fd: logFD) }
     let logger = Logger(label: "hopsd")
+    let environment = { (name: String) in getenv(name).map { String(cString: $0) } }
     do {
-      try await Daemon(home: home, logger: logger).run()
+      let access = SocketAccess(group: try SocketAccess.resolveGroup(socketGroup ?? environment("HOPS_SOCKET_GROUP")), logger: logger)
+      var limits = DaemonLimits()
+      if let max = maxSandboxes ?? environment("HOPS_MAX_SANDBOXES").flatMap({ Int($0) }) {
+        guard max > 0 else { throw HopsError.invalid("--max-sandboxes must be at least 1") }
+        limits.maxSandboxes = max
+      }
+      try await Daemon(home: home, logger: logger, access: access, limits: limits).run()
     } catch let error as HopsError {
       logger.error("\(error.description)")
       FileHandleStderr.write("hopsd: \(error.description)\n")

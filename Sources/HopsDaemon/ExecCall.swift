@@ -18,6 +18,7 @@ extension HopsService {
     }
     let registry = self.registry
     let (sandbox, session) = try await mappingErrors {
+      try RequestLimits.check(execRequest)
       let entry = try registry.resolve(execRequest.sandbox)
       guard case .running(let sandbox) = entry, sandbox.exit == nil else { throw Sandbox.notRunning(entry.record!) }
       guard let name = execRequest.command.first, !name.isEmpty else {

@@ -353,15 +353,24 @@ public final class Sandbox: Sendable {
       streams = ProcessStreams(stdin: own[0], stdout: own[1], stderr: own[2])
     }
     let channel = self.channel
-    let registered: ExecSession? = state.withLock { state in
-      guard !state.reaped, state.exit == nil else { return nil }
-      let id = state.nextExecID
-      state.nextExecID += 1
-      let session = ExecSession(id: id, streams: streams) { request, fds in
-        try channel.send(Array(try JSONEncoder().encode(request)), descriptors: fds)
+    let registered: ExecSession?
+    do {
+      registered = try state.withLock { state in
+        guard !state.reaped, state.exit == nil else { return nil }
+        guard state.execs.count < Self.maxExecs else {
+          throw HopsError(.unavailable, "sandbox \(state.record.name ?? id) already runs \(Self.maxExecs) execs", hint: "wait for some to end")
+        }
+        let id = state.nextExecID
+        state.nextExecID += 1
+        let session = ExecSession(id: id, streams: streams) { request, fds in
+          try channel.send(Array(try JSONEncoder().encode(request)), descriptors: fds)
+        }
+        state.execs[id] = session
+        return session
       }
-      state.execs[id] = session
-      return session
+    } catch {
+      own.forEach(FD.close)
+      throw error
     }
     guard let session = registered else {
       own.forEach(FD.close)
@@ -378,6 +387,9 @@ public final class Sandbox: Sendable {
     await session.waitUntilReady()
     return session
   }
+
+  /// Execs running at once in one sandbox: each holds a thread and pipes in the daemon.
+  public static let maxExecs = 128
 
   /// A running exec of this sandbox, by id.
   public func execSession(_ id: Int) -> ExecSession? { state.withLock { $0.execs[id] } }

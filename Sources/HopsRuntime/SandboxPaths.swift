@@ -9,6 +9,7 @@ public enum SandboxPaths {
   /// An absolute path inside the sandbox; a relative one is taken from `base`.
   static func absolute(_ path: String, base: String) throws -> String {
     guard !path.isEmpty else { throw HopsError.invalid("no path given inside the sandbox") }
+    guard !path.utf8.contains(0), path.utf8.count < 4096 else { throw HopsError.invalid("the path inside the sandbox is not a usable path") }
     return path.hasPrefix("/") ? path : (base.hasSuffix("/") ? base : base + "/") + path
   }
 

@@ -30,8 +30,11 @@ public final class SandboxRegistry: Sendable {
     var closing = false
   }
   private let state = Mutex(State())
+  /// Sandboxes running or being launched at once.
+  public let maxRunning: Int
 
-  public init(stopped records: [SandboxRecord] = []) {
+  public init(stopped records: [SandboxRecord] = [], maxRunning: Int = .max) {
+    self.maxRunning = maxRunning
     state.withLock { state in
       for record in records { state.entries[record.id] = .stopped(record) }
     }
@@ -51,6 +54,12 @@ public final class SandboxRegistry: Sendable {
   public func reserve(id: String, name: String?) throws {
     try state.withLock { state in
       if state.closing { throw HopsError(.unavailable, "hopsd is stopping", hint: "run again once it has restarted") }
+      let busy = state.entries.values.filter { if case .stopped = $0 { false } else { true } }.count
+      if busy >= maxRunning {
+        throw HopsError(
+          .unavailable, "too many sandboxes: \(busy) are running, the limit is \(maxRunning)",
+          hint: "stop some ('hops ps', 'hops stop'), or start hopsd with a higher --max-sandboxes")
+      }
       if let name {
         let holder = state.entries.first { entry in
           switch entry.value {
@@ -110,6 +119,9 @@ public final class SandboxRegistry: Sendable {
   public func resolve(_ reference: String) throws -> Entry {
     try state.withLock { state in
       if reference.isEmpty { throw HopsError.invalid("no sandbox named", hint: "give a name or id from 'hops ps -a'") }
+      if reference.utf8.count > 64 || reference.utf8.contains(0) {
+        throw HopsError.invalid("'\(reference.prefix(64))…' is not a sandbox name or id", hint: "see 'hops ps -a'")
+      }
       let known = state.entries.filter { if case .launching = $0.value { false } else { true } }
       if let entry = known[reference] { return entry }
       if let byName = known.first(where: { $0.value.record?.name == reference }) { return byName.value }

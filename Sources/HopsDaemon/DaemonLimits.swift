@@ -1,0 +1,11 @@
+/// What one daemon takes on, so that a flood of calls meets a clear refusal
+/// instead of exhausting the host. Streams (stdin, output, copies) are bounded
+/// by back-pressure, logs by rotation, messages by size.
+struct DaemonLimits: Sendable {
+  static let defaultMaxSandboxes = 256
+  /// The largest message a client may send (a stdin chunk, a copy's data).
+  static let maxMessageBytes = 8 << 20
+
+  /// Sandboxes running (or being launched) at once.
+  var maxSandboxes = defaultMaxSandboxes
+}
