@@ -29,3 +29,11 @@ int hops_wait_exited_keep(pid_t pid) {
 #include <sched.h>
 
 int hops_unshare(int flags) { return unshare(flags); }
+
+#include <sys/fsuid.h>
+
+void hops_set_filesystem_ids(unsigned uid, unsigned gid) {
+  // Per thread (the raw system calls, not glibc's process-wide setxid).
+  setfsgid(gid);
+  setfsuid(uid);
+}

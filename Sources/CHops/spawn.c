@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
@@ -34,6 +35,7 @@ struct spawn_args {
   int report_fd; /* write end of a CLOEXEC pipe: receives errno if exec fails */
   const void *filter; /* a seccomp BPF program to install just before execve, or NULL */
   size_t filter_length;
+  int sync_fd; /* with a new user namespace: read end of a pipe the parent writes once the maps are set; else -1 */
 };
 
 static void report_and_exit(int fd, int error) {
@@ -46,6 +48,18 @@ static void report_and_exit(int fd, int error) {
 static int spawn_child(void *opaque) {
   struct spawn_args *a = opaque;
   int report = a->report_fd;
+
+  /* In a new user namespace, wait for the parent to write our uid and gid maps,
+     then become the namespace's root: execve keeps the capabilities (in that
+     namespace only) of a process that is root there. */
+  if (a->sync_fd >= 0) {
+    char byte;
+    ssize_t n;
+    do { n = read(a->sync_fd, &byte, 1); } while (n < 0 && errno == EINTR);
+    if (n != 1) report_and_exit(report, EPROTO);
+    close(a->sync_fd);
+    if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0) report_and_exit(report, errno);
+  }
 
   /* Move every source descriptor above the target range first, so that dup2
      onto slot i can never clobber a source still needed for a later slot. */
@@ -115,27 +129,74 @@ pid_t hops_spawn(const char *path, char *const argv[], char *const envp[],
   return hops_spawn_tty(path, argv, envp, fds, nfds, clone_flags, cwd, new_session, 0, -1, -1, NULL, 0, err);
 }
 
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t length = (ssize_t)strlen(text);
+  ssize_t n = write(fd, text, (size_t)length);
+  int error = errno;
+  close(fd);
+  return n == length ? 0 : -(n < 0 ? error : EIO);
+}
+
+static pid_t spawn(struct spawn_args *args, int clone_flags, const char *uid_map, const char *gid_map, int *err);
+
+pid_t hops_spawn_userns(const char *path, char *const argv[], char *const envp[],
+                        const int *fds, int nfds, int clone_flags, int new_session,
+                        const char *uid_map, const char *gid_map, int *err) {
+  struct spawn_args args = {path, argv, envp, fds, nfds, NULL, new_session, 0, -1, -1, -1, NULL, 0, -1};
+  return spawn(&args, clone_flags | CLONE_NEWUSER, uid_map, gid_map, err);
+}
+
 pid_t hops_spawn_tty(const char *path, char *const argv[], char *const envp[],
                      const int *fds, int nfds, int clone_flags, const char *cwd,
                      int new_session, int controlling_tty, int uid, int gid,
                      const void *filter, size_t filter_length, int *err) {
+  struct spawn_args args = {path, argv, envp, fds, nfds, cwd, new_session, controlling_tty, uid, gid, -1,
+                            filter, filter_length, -1};
+  return spawn(&args, clone_flags, NULL, NULL, err);
+}
+
+static pid_t spawn(struct spawn_args *args, int clone_flags, const char *uid_map, const char *gid_map, int *err) {
   *err = 0;
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0) { *err = errno; return -1; }
-
-  struct spawn_args args = {path, argv, envp, fds, nfds, cwd, new_session, controlling_tty, uid, gid, pipefd[1],
-                            filter, filter_length};
+  int syncfd[2] = {-1, -1};
+  if (uid_map && pipe2(syncfd, O_CLOEXEC) < 0) { *err = errno; close(pipefd[0]); close(pipefd[1]); return -1; }
+  args->report_fd = pipefd[1];
+  args->sync_fd = syncfd[0];
 
   /* The child gets a copy of our memory (no CLONE_VM), so a plain heap stack is fine. */
   const size_t stack_size = 256 * 1024;
   char *stack = malloc(stack_size);
-  if (!stack) { *err = ENOMEM; close(pipefd[0]); close(pipefd[1]); return -1; }
+  if (!stack) { *err = ENOMEM; close(pipefd[0]); close(pipefd[1]); if (uid_map) { close(syncfd[0]); close(syncfd[1]); } return -1; }
 
-  pid_t pid = clone(spawn_child, stack + stack_size, clone_flags | SIGCHLD, &args);
+  pid_t pid = clone(spawn_child, stack + stack_size, clone_flags | SIGCHLD, args);
   int clone_errno = errno;
   free(stack);
   close(pipefd[1]);
-  if (pid < 0) { *err = clone_errno; close(pipefd[0]); return -1; }
+  if (uid_map) close(syncfd[0]);
+  if (pid < 0) { *err = clone_errno; close(pipefd[0]); if (uid_map) close(syncfd[1]); return -1; }
+
+  if (uid_map) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+    int result = write_file(path, uid_map);
+    if (result == 0) {
+      snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+      result = write_file(path, gid_map);
+    }
+    if (result == 0 && write(syncfd[1], "m", 1) != 1) result = -errno;
+    close(syncfd[1]);
+    if (result < 0) {
+      kill(pid, SIGKILL);
+      int status;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+      close(pipefd[0]);
+      *err = -result;
+      return -1;
+    }
+  }
 
   int child_errno = 0;
   ssize_t n;

@@ -24,6 +24,9 @@ extension HopsService {
       let (parent, name, shown) = try SandboxPaths.destination(root: root, path: target.path, base: base, name: target.name)
       defer { FD.close(parent) }
       let writer = FileTree.Writer(parent: parent, name: name)
+      // Written as the sandbox's root, as its own writes are: owned by root
+      // inside, and through its idmapped mounts as any of its files.
+      let owner = sandbox.rootID
       var entries = 0
       while let chunk = try await iterator.next() {
         switch chunk.kind {
@@ -31,10 +34,10 @@ extension HopsService {
           let entry = try FileTree.Entry(wire)
           if entries == 0 && !entry.path.isEmpty { throw HopsError.invalid("a copy must start with its top entry") }
           entries += 1
-          try await offloaded { try Self.copying(shown) { try writer.begin(entry) } }
+          try await offloaded { try FilesystemIdentity.run(as: owner) { try Self.copying(shown) { try writer.begin(entry) } } }
         case .data(let data):
           let bytes = Array(data)
-          try await offloaded { try Self.copying(shown) { try writer.write(bytes) } }
+          try await offloaded { try FilesystemIdentity.run(as: owner) { try Self.copying(shown) { try writer.write(bytes) } } }
         default:
           throw HopsError.invalid("a copy names its target once")
         }

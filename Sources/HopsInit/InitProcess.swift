@@ -36,21 +36,24 @@ public enum InitProcess {
     do {
       guard let frame = try control.receive() else { _exit(125) }
       plan = try JSONDecoder().decode(LaunchPlan.self, from: Data(frame))
+      // More descriptors than one message carries come on frames of their own.
+      while control.queuedDescriptors < plan.descriptorCount {
+        guard let more = try control.receive(), more == LaunchPlan.descriptorsFrame else { _exit(125) }
+      }
     } catch {
       fail(control, code: 125, "hops-init: cannot read the launch plan: \(error)")
     }
+    let mounts = control.takeDescriptors(plan.descriptorCount) ?? []
 
     var command: String?
     var terminalSlave: Int32 = -1
     var user: (uid: UInt32, gid: UInt32)?
     do {
       if let network = plan.network {
-        // IPv6 is not routed for sandboxes; with no address at all it cannot
-        // leak. /proc/sys/net is this network namespace's own.
-        for file in ["all", "default"] { try? writeText("/proc/sys/net/ipv6/conf/\(file)/disable_ipv6", "1") }
         try Network.configure(interface: network.interface, address: network.address, prefix: network.prefixLength, gateway: network.gateway)
       }
-      try SandboxFilesystem(plan: plan).build()
+      try SandboxFilesystem(plan: plan, descriptors: mounts).build()
+      mounts.forEach(FD.close)
       try syscall("sethostname", plan.hostname) { sethostname(plan.hostname, plan.hostname.utf8.count) }
       if plan.loopbackUp { try Network.bringLoopbackUp() }
       if let size = plan.terminal {

@@ -40,6 +40,15 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   /// The seccomp BPF program installed in the command and every exec just
   /// before execve; nil for none (an unconfined profile).
   public var seccompFilter: Data?
+  /// Descriptors that follow the plan (SCM_RIGHTS, on the plan's frame and on
+  /// `descriptorsFrame` frames after it): detached mounts the daemon built.
+  public var descriptorCount = 0
+  /// hops-init runs in its own user namespace (root inside is an unprivileged
+  /// id outside): device nodes are bound from the host, not made.
+  public var userNamespace = false
+  /// The sandbox's root as a detached overlay (an index into the descriptors).
+  /// hops-init, in its user namespace, cannot reach the sandbox's directory.
+  public var rootDescriptor: Int?
 
   public init(
     lowerDir: String, upperDir: String, workDir: String, rootfsMount: String,
@@ -82,6 +91,9 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
     "CAP_SETUID", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
   ]
+
+  /// The payload of the frames that carry more of the plan's descriptors.
+  public static let descriptorsFrame: [UInt8] = Array("fds".utf8)
 
   /// The frame that follows the plan once the daemon has placed hops-init in the
   /// sandbox's cgroup: nothing of the command runs before it.

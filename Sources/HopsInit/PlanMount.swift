@@ -18,6 +18,12 @@ public struct PlanMount: Codable, Sendable, Equatable {
   public var data: String
   public var upperDir: String
   public var workDir: String
+  /// Index of the detached mount the daemon built for this one (bind and
+  /// overlay), among the descriptors that came with the plan: hops-init
+  /// attaches it instead of mounting `source`.
+  public var descriptor: Int?
+  /// Whether a bind's source is a directory (else a file), as the daemon found it.
+  public var sourceIsDirectory: Bool?
 
   public init(
     kind: Kind, source: String, destination: String, readOnly: Bool = false, noExec: Bool = false,

@@ -7,12 +7,17 @@ import HopsOS
 /// 1. Make every mount private first, so nothing we do propagates to the host.
 /// 2. The overlay root: the store's rootfs below, the sandbox's own upper layer on
 ///    top. Nothing of the rootfs is copied; writes land in the upper layer.
+///    In a user namespace the daemon builds it (idmapped layers, trusted xattrs)
+///    and we attach it; host paths are reached only through the descriptors the
+///    daemon passed, never by path ($HOPS_HOME is closed to us).
 /// 3. Kernel filesystems (/proc, /sys), a minimal /dev, tmpfs for /tmp.
 /// 4. The workspace, bind-mounted read-write.
 /// 5. Masks and read-only remounts over /proc and /sys, after /proc exists.
 /// 6. pivot_root, then detach the old root so no host path stays reachable.
 struct SandboxFilesystem {
   let plan: LaunchPlan
+  /// The detached mounts (and mount points) the daemon passed with the plan.
+  var descriptors: [Int32] = []
 
   /// Files in /proc that leak host information or control the host; each is
   /// covered with /dev/null. The same list as the strictest OCI runtimes mask.
@@ -31,16 +36,40 @@ struct SandboxFilesystem {
     ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
   ]
 
+  /// Where the new root is while we build it. A root the daemon built is
+  /// attached in our own mount namespace on a private tmpfs over /tmp (the
+  /// sandbox's directory is not ours to reach), and goes with the old root.
+  var root: String { plan.rootDescriptor == nil ? plan.rootfsMount : Self.stagingDirectory + "/root" }
+  static let stagingDirectory = "/tmp"
+
+  func descriptor(_ index: Int?) throws(SyscallError) -> Int32? {
+    guard let index else { return nil }
+    guard index < descriptors.count else { throw SyscallError("plan", errno: EBADF, detail: "descriptor \(index) did not arrive") }
+    return descriptors[index]
+  }
+
   func build() throws(SyscallError) {
-    let root = plan.rootfsMount
+    let root = self.root
     try Mounts.makePrivate("/")
-    // nosuid: setuid bits in a rootfs or image layer never grant anything here
-    // (no_new_privs already makes them inert; this is the second lock).
-    try Mounts.mount(
-      source: "overlay", target: root, type: "overlay", flags: [.noDev, .noSuid],
-      data: "lowerdir=\(plan.lowerDir),upperdir=\(plan.upperDir),workdir=\(plan.workDir)")
+    if let overlay = try descriptor(plan.rootDescriptor) {
+      try Mounts.mount(source: "tmpfs", target: Self.stagingDirectory, type: "tmpfs", flags: [.noSuid, .noDev, .noExec], data: "mode=700,size=16k")
+      try syscall("mkdir", root) { mkdir(root, 0o700) }
+      // Built by the daemon with nosuid and nodev.
+      try DetachedMounts.attach(overlay, at: root)
+    } else {
+      // nosuid: setuid bits in a rootfs or image layer never grant anything here
+      // (no_new_privs already makes them inert; this is the second lock).
+      try Mounts.mount(
+        source: "overlay", target: root, type: "overlay", flags: [.noDev, .noSuid],
+        data: "lowerdir=\(plan.lowerDir),upperdir=\(plan.upperDir),workdir=\(plan.workDir)")
+    }
 
     try mountProc(root)
+    if plan.network != nil {
+      // IPv6 is not routed for sandboxes; with no address at all it cannot
+      // leak. The sandbox's own /proc/sys/net is its network namespace's.
+      for file in ["all", "default"] { try? writeText(root + "/proc/sys/net/ipv6/conf/\(file)/disable_ipv6", "1") }
+    }
     try mountDev(root)
     try ensureDirectory(root + "/sys")
     try Mounts.mount(source: "sysfs", target: root + "/sys", type: "sysfs", flags: [.readOnly, .noSuid, .noDev, .noExec])
@@ -52,8 +81,12 @@ struct SandboxFilesystem {
       // in the rootfs: a symlink there could put the workspace over the root.
       let target = root + workspace.destination
       try ensureDirectory(target)
-      try mount(workspace, at: target)
-      if workspace.kind == .bind { try Mounts.remountBind(target, flags: bindFlags(workspace)) }
+      if let detached = try descriptor(workspace.descriptor) {
+        try DetachedMounts.attach(detached, at: target)
+      } else {
+        try mount(workspace, at: target)
+        if workspace.kind == .bind { try Mounts.remountBind(target, flags: bindFlags(workspace)) }
+      }
     }
     try mountPlanMounts(root)
 
@@ -76,19 +109,25 @@ struct SandboxFilesystem {
     for spec in plan.mounts {
       let components = spec.destination.split(separator: "/")
       let targetFD: Int32
-      if spec.kind == .bind && !isDirectory(spec.source) {
+      // The daemon says what a bind's source is: in a user namespace, its host
+      // path is not ours to look at.
+      if spec.kind == .bind && !(spec.sourceIsDirectory ?? isDirectory(spec.source)) {
         targetFD = try PathsInRoot.makeFile(rootFD, components)
       } else {
         targetFD = try PathsInRoot.makeDirectories(rootFD, components)
       }
       do {
-        try mount(spec, at: "/proc/self/fd/\(targetFD)")
+        if let detached = try descriptor(spec.descriptor) {
+          try DetachedMounts.attach(detached, onto: targetFD)
+        } else {
+          try mount(spec, at: DetachedMounts.path(of: targetFD))
+        }
       } catch {
         FD.close(targetFD)
         throw error
       }
       FD.close(targetFD)
-      if spec.kind == .bind {
+      if spec.kind == .bind && spec.descriptor == nil {
         // Re-open: the descriptor above names the directory under the new mount.
         let mounted = try PathsInRoot.open(rootFD, spec.destination, flags: Int32(O_PATH_FLAG))
         defer { FD.close(mounted) }
@@ -151,9 +190,17 @@ struct SandboxFilesystem {
     try ensureDirectory(dev)
     try Mounts.mount(source: "tmpfs", target: dev, type: "tmpfs", flags: [.noSuid, .noExec], data: "mode=755,size=64k")
     for (name, major, minor) in Self.devices {
-      try syscall("mknod", dev + "/" + name) { mknod(dev + "/" + name, mode_t(S_IFCHR) | 0o666, dev_t(major) << 8 | dev_t(minor)) }
-      // mknod applies the umask; devices must be usable by every user.
-      try syscall("chmod", dev + "/" + name) { chmod(dev + "/" + name, 0o666) }
+      let node = dev + "/" + name
+      if plan.userNamespace {
+        // No mknod in a user namespace: the host's own node, bind-mounted onto
+        // an empty file (the same device, and nothing else of the host's /dev).
+        FD.close(try syscall("open", node) { open(node, O_WRONLY | O_CREAT | O_CLOEXEC, 0o666) })
+        try Mounts.bind("/dev/" + name, node)
+      } else {
+        try syscall("mknod", node) { mknod(node, mode_t(S_IFCHR) | 0o666, dev_t(major) << 8 | dev_t(minor)) }
+        // mknod applies the umask; devices must be usable by every user.
+        try syscall("chmod", node) { chmod(node, 0o666) }
+      }
     }
     try ensureDirectory(dev + "/pts")
     try Mounts.mount(
@@ -208,7 +255,7 @@ struct SandboxFilesystem {
   /// `proc -> /`, and mounting through such a link would put the mount somewhere
   /// else than intended (and make later masks miss their targets).
   private func ensureDirectory(_ path: String, mode: mode_t = 0o755) throws(SyscallError) {
-    let root = plan.rootfsMount
+    let root = self.root
     precondition(path.hasPrefix(root + "/"), "mount target outside the new root")
     var prefix = root
     let parts = path.dropFirst(root.count + 1).split(separator: "/")

@@ -71,6 +71,9 @@ public final class ControlChannel: @unchecked Sendable {
     }
   }
 
+  /// How many passed descriptors wait to be taken.
+  public var queuedDescriptors: Int { descriptors.count }
+
   /// The next `count` passed descriptors, or nil (and none taken) if fewer came.
   public func takeDescriptors(_ count: Int) -> [Int32]? {
     guard descriptors.count >= count else { return nil }

@@ -77,3 +77,40 @@ extension Spawn {
     _ = hops_wait_exited_keep(pid)
   }
 }
+
+extension Spawn {
+  /// A contiguous range of ids: `count` ids from `inside` in a user namespace are
+  /// `outside` onwards on the host.
+  public struct IDMapping: Sendable, Equatable {
+    public var inside: UInt32
+    public var outside: UInt32
+    public var count: UInt32
+    public init(inside: UInt32 = 0, outside: UInt32, count: UInt32) {
+      self.inside = inside
+      self.outside = outside
+      self.count = count
+    }
+    var line: String { "\(inside) \(outside) \(count)\n" }
+  }
+
+  /// Starts `path` in a new user namespace that owns the other `namespaces`,
+  /// with `mapping` for both uids and gids. It runs as root of that namespace,
+  /// with every capability there and none on the host.
+  public static func startInUserNamespace(
+    path: String, argv: [String], environment: [String], descriptors: [Int32],
+    namespaces: Namespaces, newSession: Bool, mapping: IDMapping
+  ) throws(SyscallError) -> pid_t {
+    var err: Int32 = 0
+    let map = mapping.line
+    let pid = withCStrings(argv) { cArgv in
+      withCStrings(environment) { cEnv in
+        descriptors.withUnsafeBufferPointer { fds in
+          hops_spawn_userns(
+            path, cArgv, cEnv, fds.baseAddress, Int32(fds.count), namespaces.rawValue, newSession ? 1 : 0, map, map, &err)
+        }
+      }
+    }
+    if pid < 0 { throw SyscallError("spawn", errno: err, detail: path) }
+    return pid
+  }
+}

@@ -34,6 +34,10 @@ public final class Sandbox: Sendable {
   private let pendingReport: InitReport?
   /// The environment, directory and user execs start with, unless told otherwise.
   public let execDefaults: (environment: [String], workingDirectory: String, user: String?)
+  /// The host ids its user namespace maps to; held until it is torn down.
+  private let ids: UserIDRange?
+  /// The host id of the sandbox's root.
+  public var rootID: UInt32 { ids?.base ?? 0 }
 
   private struct State {
     /// Set once hops-init has been reaped: its pid may be reused, never signal it again.
@@ -55,8 +59,9 @@ public final class Sandbox: Sendable {
     directory: String, rootfs: RootfsInfo, record: SandboxRecord, channel: ControlChannel, main: ProcessStreams?,
     cgroup: SandboxCgroup?, limits: ResourceLimits, network: SandboxNetwork?,
     pendingReport: InitReport? = nil, lowerDirs: [String] = [],
-    execDefaults: (environment: [String], workingDirectory: String, user: String?)
+    execDefaults: (environment: [String], workingDirectory: String, user: String?), ids: UserIDRange? = nil
   ) {
+    self.ids = ids
     self.id = record.id
     self.directory = directory
     self.rootfs = rootfs

@@ -1,3 +1,4 @@
+import CHops
 import FoundationEssentials
 import Glibc
 import HopsCore
@@ -150,7 +151,7 @@ public struct SandboxLauncher: Sendable {
     record.workingDirectory = policy.workingDirectory
     record.environment = environment
     record.user = rootfs.config?.user
-    let plan = LaunchPlan(
+    var plan = LaunchPlan(
       lowerDir: rootfs.lowerDirs.joined(separator: ":"), upperDir: directory + "/upper", workDir: directory + "/work",
       rootfsMount: directory + "/rootfs", workspace: policy.workspace,
       workspaceTarget: Policy.workspaceMountPoint, hostname: policy.hostname,
@@ -163,9 +164,17 @@ public struct SandboxLauncher: Sendable {
 
     var opened: [Int32] = []
     func closeAll() { opened.forEach(FD.close) }
+    var builder: SandboxMountBuilder?
+    defer { builder?.closeAll() }
     // Every sandbox gets a cgroup under Hops' parent, with its limits, before any
     // of its code runs: for the limits, and for its usage figures.
     let cgroup = cgroups.map { SandboxCgroup(hierarchy: $0, name: id, withCpuset: policy.limits.cpuset != nil) }
+    let ids: UserIDRange
+    do { ids = try UserIDRange.allocate() } catch {
+      network?.detach()
+      try? FileManager.default.removeItem(atPath: directory)
+      throw error
+    }
     do {
       try record.save(to: directory)
       try cgroup?.create(limits: CgroupLimits(
@@ -181,26 +190,46 @@ public struct SandboxLauncher: Sendable {
       let control = try FD.socketPair()
       opened += [control.0, control.1]
 
-      let pid = try Spawn.start(
+      // In a user namespace of its own: root inside is the range's first id
+      // outside, an unprivileged nobody to the host.
+      let pid = try Spawn.startInUserNamespace(
         path: initPath, argv: ["hops-init"], environment: [],
         descriptors: [stdin.read, stdout.write, stderr.write, control.1],
         namespaces: Self.namespaces,
         // Its own session and process group: a `kill(0, ...)` inside the sandbox
         // must not reach the daemon's process group, and the daemon's terminal
         // (with --foreground) must never be the sandbox's controlling terminal.
-        newSession: true)
+        newSession: true, mapping: ids.mapping)
       for fd in [stdin.read, stdout.write, stderr.write, control.1] { FD.close(fd) }
       opened = [stdin.write, stdout.read, stderr.read, control.0]
 
       record.initPid = pid
       try? record.save(to: directory)
+      // Its mounts, built here and passed to it (see SandboxMountBuilder).
+      let userNamespace = try syscall("open", "/proc/\(pid)/ns/user") { open("/proc/\(pid)/ns/user", O_RDONLY | O_CLOEXEC) }
+      opened.append(userNamespace)
+      let mountBuilder = SandboxMountBuilder(userNamespace: userNamespace, rootID: ids.base)
+      builder = mountBuilder
+      plan.rootDescriptor = try mountBuilder.root(lowers: rootfs.lowerDirs, upper: directory + "/upper", work: directory + "/work")
+      plan.workspaceMount = try plan.workspaceMount.map { try mountBuilder.build($0) }
+      plan.mounts = try plan.mounts.map { try mountBuilder.build($0) }
+      FD.close(userNamespace)
+      opened.removeAll { $0 == userNamespace }
+      plan.descriptorCount = mountBuilder.descriptors.count
+      plan.userNamespace = true
       // The veth's sandbox end goes straight into hops-init's network namespace,
       // before the plan tells it to configure that interface.
       try network?.attach(initPid: pid)
       // hops-init builds the filesystem from the plan while we move it into its
       // cgroup; it runs nothing of the command before our "go".
       let channel = ControlChannel(fd: control.0)
-      try channel.send(Array(try JSONEncoder().encode(plan)))
+      let passed = mountBuilder.descriptors
+      let batch = Int(HOPS_MAX_PASSED_FDS)
+      try channel.send(Array(try JSONEncoder().encode(plan)), descriptors: Array(passed.prefix(batch)))
+      for start in stride(from: batch, to: passed.count, by: batch) {
+        try channel.send(LaunchPlan.descriptorsFrame, descriptors: Array(passed[start..<min(passed.count, start + batch)]))
+      }
+      mountBuilder.closeAll()
       try Self.sendGo(channel, cgroup: cgroup, pid: pid)
       var terminalFD: Int32 = -1
       var pendingReport: InitReport?
@@ -227,7 +256,7 @@ public struct SandboxLauncher: Sendable {
         directory: directory, rootfs: rootfs.info, record: record, channel: channel, main: main,
         cgroup: cgroup, limits: policy.limits, network: network,
         pendingReport: pendingReport, lowerDirs: rootfs.lowerDirs,
-        execDefaults: (environment, policy.workingDirectory, rootfs.config?.user))
+        execDefaults: (environment, policy.workingDirectory, rootfs.config?.user), ids: ids)
     } catch {
       closeAll()
       network?.detach()

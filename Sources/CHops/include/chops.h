@@ -27,6 +27,38 @@ pid_t hops_spawn_tty(const char *path, char *const argv[], char *const envp[],
                      int new_session, int controlling_tty, int uid, int gid,
                      const void *filter, size_t filter_length, int *err);
 
+/// Detached mounts (the new mount API); each returns a descriptor or -errno.
+/// open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path`.
+int hops_open_tree(const char *path, int recursive);
+/// mount_setattr: MOUNT_ATTR_* flags to set and clear, and an idmapping through
+/// the user namespace `userns_fd` unless it is -1.
+int hops_mount_setattr(int fd, int recursive, unsigned long long set, unsigned long long clear, int userns_fd);
+/// fsopen/fsconfig/fsmount of an overlay; the kernel's reason for a refusal in `message`.
+int hops_overlay_mount(const char *lowerdir, const char *upperdir, const char *workdir, unsigned long long attributes,
+                       char *message, size_t message_size);
+/// move_mount of a detached mount onto `to_path` relative to `to_dirfd` (or onto
+/// `to_dirfd` itself when `to_path` is empty).
+int hops_move_mount(int from_fd, int to_dirfd, const char *to_path);
+
+/// The MOUNT_ATTR_* values, for Swift.
+#define HOPS_MOUNT_ATTR_RDONLY 0x00000001ULL
+#define HOPS_MOUNT_ATTR_NOSUID 0x00000002ULL
+#define HOPS_MOUNT_ATTR_NODEV 0x00000004ULL
+#define HOPS_MOUNT_ATTR_NOEXEC 0x00000008ULL
+
+/// hops_spawn into a new user namespace (CLONE_NEWUSER added to `clone_flags`,
+/// whose other namespaces it then owns): the parent writes `uid_map` and
+/// `gid_map` ("0 100000 65536\n"), and only then does the child become root of
+/// its namespace (setresuid/setresgid 0) and execve, so it starts with every
+/// capability in its namespace and none outside it.
+pid_t hops_spawn_userns(const char *path, char *const argv[], char *const envp[],
+                        const int *fds, int nfds, int clone_flags, int new_session,
+                        const char *uid_map, const char *gid_map, int *err);
+
+/// setfsuid/setfsgid for the calling thread only: its file system operations
+/// then act as (and create files owned by) that user.
+void hops_set_filesystem_ids(unsigned uid, unsigned gid);
+
 /// pivot_root(2), which glibc does not wrap.
 int hops_pivot_root(const char *new_root, const char *put_old);
 
@@ -113,7 +145,7 @@ int hops_get_window_size(int fd, unsigned short *rows, unsigned short *cols);
 
 /// Sends `length` bytes with `count` descriptors (SCM_RIGHTS, at most
 /// HOPS_MAX_PASSED_FDS) over a Unix socket. Returns bytes sent or -errno.
-#define HOPS_MAX_PASSED_FDS 8
+#define HOPS_MAX_PASSED_FDS 32
 int hops_send_with_fds(int socket, const void *bytes, int length, const int *fds, int count);
 
 /// Receives up to `length` bytes; passed descriptors (close-on-exec) go to
