@@ -27,6 +27,7 @@ struct Doctor: AsyncParsableCommand {
       name: "root", level: geteuid() == 0 ? .ok : .fail, detail: geteuid() == 0 ? "running as root" : "not root",
       fix: "run hops as root (sandboxes need namespaces and mounts)"))
     checks.append(namespaces())
+    checks.append(userNamespaces(home))
     checks.append(cgroups())
     checks.append(filesystem("overlay", fix: "modprobe overlay"))
     checks.append(seccomp())
@@ -62,6 +63,15 @@ struct Doctor: AsyncParsableCommand {
       name: "namespaces", level: missing.isEmpty ? .ok : .fail,
       detail: missing.isEmpty ? "mount, pid, uts, ipc, net, cgroup" : "missing: \(missing.joined(separator: ", "))",
       fix: "use a kernel built with those namespaces")
+  }
+
+  func userNamespaces(_ home: HopsHome) -> Check {
+    try? FileManager.default.createDirectory(atPath: home.root, withIntermediateDirectories: true)
+    let result = UserNamespaceSupport.probe(home: home)
+    return Check(
+      name: "user namespace", level: result.supported ? .ok : .warn,
+      detail: result.supported ? "each sandbox's root is an unprivileged host id" : "sandboxes run without one: \(result.reason ?? "")",
+      fix: "use Linux 6.15 or later, with user namespaces enabled (user.max_user_namespaces > 0)")
   }
 
   func cgroups() -> Check {

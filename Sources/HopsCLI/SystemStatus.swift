@@ -28,6 +28,7 @@ struct SystemStatus: AsyncParsableCommand {
           Sandboxes: \(status.runningSandboxes) running, \(status.stoppedSandboxes) stopped
           Disk: \(UsageText.bytes(status.imagesBytes)) images and root filesystems, \(UsageText.bytes(status.sandboxesBytes)) sandboxes
           Resource control: \(status.cgroups)
+          User namespaces: \(status.userNamespaces)
           Home: \(status.home)
         """)
     }

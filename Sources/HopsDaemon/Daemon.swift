@@ -50,6 +50,9 @@ final class Daemon: Sendable {
     let setup = HomeSetup(home: home)
     ImageStore(home: home).removeLeftovers()
     let launcher = SandboxLauncher(home: home, setup: setup, initPath: try Executables.hopsInit(), cgroups: cgroups)
+    if let reason = launcher.userNamespaces.reason {
+      logger.warning("sandboxes run without a user namespace", metadata: ["reason": "\(reason)"])
+    }
     let registry = SandboxRegistry(stopped: SandboxRegistry.loadStopped(home: home), maxRunning: limits.maxSandboxes)
     let stopping = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
     let shutdownRequested = AsyncStream<Void>.makeStream()

@@ -65,6 +65,7 @@ struct HopsService: Hops_V1_Hops.SimpleServiceProtocol {
       $0.activeSandboxes = Int32(registry.count)
       $0.home = home.root
       $0.cgroups = cgroups?.description ?? "none"
+      $0.userNamespaces = launcher.userNamespaces.supported ? "yes" : "no: " + (launcher.userNamespaces.reason ?? "")
       let records = registry.everything.compactMap(\.record)
       $0.runningSandboxes = Int32(records.filter(\.isRunning).count)
       $0.stoppedSandboxes = Int32(records.count) - $0.runningSandboxes

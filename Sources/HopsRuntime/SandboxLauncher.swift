@@ -28,11 +28,15 @@ public struct SandboxLauncher: Sendable {
   /// not get a network slot (those modes are then refused).
   let hostNetwork: HostNetwork?
 
+  /// Whether sandboxes get a user namespace (see UserNamespaceSupport).
+  public let userNamespaces: UserNamespaceSupport.Result
+
   public init(home: HopsHome, setup: HomeSetup, initPath: String, cgroups: CgroupHierarchy?) {
     self.home = home
     self.setup = setup
     self.initPath = initPath
     self.cgroups = cgroups
+    self.userNamespaces = UserNamespaceSupport.probe(home: home)
     HostNetwork.removeOrphans()
     self.hostNetwork = try? HostNetwork()
   }
@@ -169,11 +173,13 @@ public struct SandboxLauncher: Sendable {
     // Every sandbox gets a cgroup under Hops' parent, with its limits, before any
     // of its code runs: for the limits, and for its usage figures.
     let cgroup = cgroups.map { SandboxCgroup(hierarchy: $0, name: id, withCpuset: policy.limits.cpuset != nil) }
-    let ids: UserIDRange
-    do { ids = try UserIDRange.allocate() } catch {
-      network?.detach()
-      try? FileManager.default.removeItem(atPath: directory)
-      throw error
+    var ids: UserIDRange?
+    if userNamespaces.supported {
+      do { ids = try UserIDRange.allocate() } catch {
+        network?.detach()
+        try? FileManager.default.removeItem(atPath: directory)
+        throw error
+      }
     }
     do {
       try record.save(to: directory)
@@ -192,44 +198,47 @@ public struct SandboxLauncher: Sendable {
 
       // In a user namespace of its own: root inside is the range's first id
       // outside, an unprivileged nobody to the host.
-      let pid = try Spawn.startInUserNamespace(
-        path: initPath, argv: ["hops-init"], environment: [],
-        descriptors: [stdin.read, stdout.write, stderr.write, control.1],
-        namespaces: Self.namespaces,
-        // Its own session and process group: a `kill(0, ...)` inside the sandbox
-        // must not reach the daemon's process group, and the daemon's terminal
-        // (with --foreground) must never be the sandbox's controlling terminal.
-        newSession: true, mapping: ids.mapping)
-      for fd in [stdin.read, stdout.write, stderr.write, control.1] { FD.close(fd) }
+      let descriptors = [stdin.read, stdout.write, stderr.write, control.1]
+      // Its own session and process group: a `kill(0, ...)` inside the sandbox
+      // must not reach the daemon's process group, and the daemon's terminal
+      // (with --foreground) must never be the sandbox's controlling terminal.
+      let pid = try ids.map {
+        try Spawn.startInUserNamespace(
+          path: initPath, argv: ["hops-init"], environment: [], descriptors: descriptors,
+          namespaces: Self.namespaces, newSession: true, mapping: $0.mapping)
+      } ?? Spawn.start(
+        path: initPath, argv: ["hops-init"], environment: [], descriptors: descriptors,
+        namespaces: Self.namespaces, newSession: true)
+      for fd in descriptors { FD.close(fd) }
       opened = [stdin.write, stdout.read, stderr.read, control.0]
 
       record.initPid = pid
       try? record.save(to: directory)
-      // Its mounts, built here and passed to it (see SandboxMountBuilder).
-      let userNamespace = try syscall("open", "/proc/\(pid)/ns/user") { open("/proc/\(pid)/ns/user", O_RDONLY | O_CLOEXEC) }
-      opened.append(userNamespace)
-      let mountBuilder = SandboxMountBuilder(userNamespace: userNamespace, rootID: ids.base)
-      builder = mountBuilder
-      plan.rootDescriptor = try mountBuilder.root(lowers: rootfs.lowerDirs, upper: directory + "/upper", work: directory + "/work")
-      plan.workspaceMount = try plan.workspaceMount.map { try mountBuilder.build($0) }
-      plan.mounts = try plan.mounts.map { try mountBuilder.build($0) }
-      FD.close(userNamespace)
-      opened.removeAll { $0 == userNamespace }
-      plan.descriptorCount = mountBuilder.descriptors.count
-      plan.userNamespace = true
+      if let ids {
+        // Its mounts, built here and passed to it (see SandboxMountBuilder).
+        let userNamespace = try syscall("open", "/proc/\(pid)/ns/user") { open("/proc/\(pid)/ns/user", O_RDONLY | O_CLOEXEC) }
+        defer { FD.close(userNamespace) }
+        let mountBuilder = SandboxMountBuilder(userNamespace: userNamespace, rootID: ids.base)
+        builder = mountBuilder
+        plan.rootDescriptor = try mountBuilder.root(lowers: rootfs.lowerDirs, upper: directory + "/upper", work: directory + "/work")
+        plan.workspaceMount = try plan.workspaceMount.map { try mountBuilder.build($0) }
+        plan.mounts = try plan.mounts.map { try mountBuilder.build($0) }
+        plan.descriptorCount = mountBuilder.descriptors.count
+        plan.userNamespace = true
+      }
       // The veth's sandbox end goes straight into hops-init's network namespace,
       // before the plan tells it to configure that interface.
       try network?.attach(initPid: pid)
       // hops-init builds the filesystem from the plan while we move it into its
       // cgroup; it runs nothing of the command before our "go".
       let channel = ControlChannel(fd: control.0)
-      let passed = mountBuilder.descriptors
+      let passed = builder?.descriptors ?? []
       let batch = Int(HOPS_MAX_PASSED_FDS)
       try channel.send(Array(try JSONEncoder().encode(plan)), descriptors: Array(passed.prefix(batch)))
       for start in stride(from: batch, to: passed.count, by: batch) {
         try channel.send(LaunchPlan.descriptorsFrame, descriptors: Array(passed[start..<min(passed.count, start + batch)]))
       }
-      mountBuilder.closeAll()
+      builder?.closeAll()
       try Self.sendGo(channel, cgroup: cgroup, pid: pid)
       var terminalFD: Int32 = -1
       var pendingReport: InitReport?

@@ -621,6 +621,9 @@ public nonisolated struct Hops_V1_StatusReply: Sendable {
 
   public var sandboxesBytes: UInt64 = 0
 
+  /// "yes", or why sandboxes run without a user namespace.
+  public var userNamespaces: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2431,7 +2434,7 @@ nonisolated extension Hops_V1_StatusRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pid\0\u{3}started_at\0\u{3}uptime_seconds\0\u{1}version\0\u{3}active_sandboxes\0\u{1}home\0\u{1}cgroups\0\u{3}running_sandboxes\0\u{3}stopped_sandboxes\0\u{3}images_bytes\0\u{3}sandboxes_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pid\0\u{3}started_at\0\u{3}uptime_seconds\0\u{1}version\0\u{3}active_sandboxes\0\u{1}home\0\u{1}cgroups\0\u{3}running_sandboxes\0\u{3}stopped_sandboxes\0\u{3}images_bytes\0\u{3}sandboxes_bytes\0\u{3}user_namespaces\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2450,6 +2453,7 @@ nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf.
       case 9: try { try decoder.decodeSingularInt32Field(value: &self.stoppedSandboxes) }()
       case 10: try { try decoder.decodeSingularUInt64Field(value: &self.imagesBytes) }()
       case 11: try { try decoder.decodeSingularUInt64Field(value: &self.sandboxesBytes) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.userNamespaces) }()
       default: break
       }
     }
@@ -2489,6 +2493,9 @@ nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf.
     if self.sandboxesBytes != 0 {
       try visitor.visitSingularUInt64Field(value: self.sandboxesBytes, fieldNumber: 11)
     }
+    if !self.userNamespaces.isEmpty {
+      try visitor.visitSingularStringField(value: self.userNamespaces, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2504,6 +2511,7 @@ nonisolated extension Hops_V1_StatusReply: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.stoppedSandboxes != rhs.stoppedSandboxes {return false}
     if lhs.imagesBytes != rhs.imagesBytes {return false}
     if lhs.sandboxesBytes != rhs.sandboxesBytes {return false}
+    if lhs.userNamespaces != rhs.userNamespaces {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
