@@ -19,6 +19,12 @@ int hops_open_tree(const char *path, int recursive) {
   return fd < 0 ? -errno : (int)fd;
 }
 
+int hops_open_tree_fd(int fd, int recursive) {
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+  long result = syscall(SYS_open_tree, fd, "", flags);
+  return result < 0 ? -errno : (int)result;
+}
+
 int hops_mount_setattr(int fd, int recursive, unsigned long long set, unsigned long long clear, int userns_fd) {
   struct mount_attr attr;
   memset(&attr, 0, sizeof attr);

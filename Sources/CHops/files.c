@@ -32,6 +32,16 @@ int hops_open_beneath(int dir_fd, const char *path, int flags, unsigned mode) {
   return (int)fd;
 }
 
+int hops_open_no_symlinks(const char *path, int flags) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (unsigned long long)flags;
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  long fd;
+  do { fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how); } while (fd < 0 && errno == EINTR);
+  return (int)fd;
+}
+
 long hops_filesystem_type(int fd) {
   struct statfs info;
   return fstatfs(fd, &info) < 0 ? -errno : (long)info.f_type;

@@ -70,6 +70,12 @@ struct SandboxFilesystem {
       // leak. The sandbox's own /proc/sys/net is its network namespace's.
       for file in ["all", "default"] { try? writeText(root + "/proc/sys/net/ipv6/conf/\(file)/disable_ipv6", "1") }
     }
+    if plan.loopbackUp {
+      // ping without CAP_NET_RAW: ICMP datagram sockets for every group, in
+      // this network namespace only.
+      // (The groups the sandbox can have: those its user namespace maps.)
+      try? writeText(root + "/proc/sys/net/ipv4/ping_group_range", "0 65535")
+    }
     try mountDev(root)
     try ensureDirectory(root + "/sys")
     try Mounts.mount(source: "sysfs", target: root + "/sys", type: "sysfs", flags: [.readOnly, .noSuid, .noDev, .noExec])

@@ -307,6 +307,18 @@ public struct SandboxLauncher: Sendable {
       }
     }
 
+    // Every host path the sandbox is given, named without a symlink in it.
+    for path in [policy.workspace].compactMap({ $0 }) + policy.allowedPaths + policy.mounts.filter({ $0.kind != .tmpfs }).map(\.source) {
+      do { try HostPaths.check(path) } catch {
+        if error.errno == ELOOP {
+          throw HopsError.invalid(
+            "\(path) goes through a symlink, which Hops does not follow for paths it shows in a sandbox",
+            hint: "name the real path (realpath \(path))")
+        }
+        throw HopsError.notFound("\(path) cannot be shown in the sandbox: \(errnoString(error.errno))")
+      }
+    }
+
     var workspaceMount: PlanMount?
     if let workspace = policy.workspace, access.contains(.read) {
       let target = Policy.workspaceMountPoint

@@ -36,9 +36,12 @@ final class SandboxMountBuilder {
     return descriptors.count - 1
   }
 
-  /// A detached, idmapped copy of a host tree (or file).
+  /// A detached, idmapped copy of a host tree (or file), opened without
+  /// following any symlink in its path (HostPaths).
   func idmapped(_ path: String, attributes: DetachedMounts.Attributes) throws -> Int32 {
-    let fd = try DetachedMounts.clone(path)
+    let named = try HostPaths.open(path)
+    defer { FD.close(named) }
+    let fd = try DetachedMounts.clone(descriptor: named)
     do {
       try DetachedMounts.configure(fd, attributes: attributes, userNamespace: userNamespace)
     } catch where [EINVAL, EPERM, EOPNOTSUPP].contains(error.errno) {

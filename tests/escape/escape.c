@@ -19,6 +19,9 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -237,6 +240,21 @@ static int attempt(const char *name, char **args) {
     unlink("/workspace/hops-escape-cap");
     if (r < 0) return blocked_errno(error);
     return escaped("set file capabilities");
+  }
+  if (!strcmp(name, "icmp-echo")) {
+    // Not an attempt: what ping needs without CAP_NET_RAW (an ICMP datagram
+    // socket), which the sandbox should have when it has a network.
+    int fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+    if (fd < 0) return blocked_errno(errno);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+    unsigned char echo[8] = {8, 0, 0, 0, 0, 0, 0, 1};
+    unsigned char reply[64];
+    if (sendto(fd, echo, sizeof echo, 0, (struct sockaddr *)&to, sizeof to) < 0) return blocked_errno(errno);
+    struct timeval wait = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    if (recv(fd, reply, sizeof reply, 0) < 0) return blocked_errno(errno);
+    printf("blocked echo-replied\n");
+    return 0;
   }
   printf("unknown attempt %s\n", name);
   return 2;

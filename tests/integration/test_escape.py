@@ -168,3 +168,28 @@ def test_a_profile_tightens_and_loosens_the_filter(hops, arena, tmp_path):
     bad.write_text('[capabilities.seccomp]\nallow = ["not_a_syscall"]\n')
     r = hops("run", "--policy-file", str(bad), str(workspace), "--", "true")
     assert r.returncode == 125 and b"'not_a_syscall' is not a system call of this machine" in r.stderr
+
+
+def test_ping_works_without_raw_sockets_where_the_network_allows(hops, arena):
+    # ICMP datagram sockets (what iputils ping uses) need no CAP_NET_RAW.
+    assert attempt(hops, arena, "icmp-echo", extra=("--network", "loopback")) == "echo-replied"
+    # Without a network there is nothing to reach.
+    assert attempt(hops, arena, "icmp-echo") in ("ENETUNREACH", "EACCES", "EPERM")
+
+
+def test_host_paths_given_to_a_sandbox_never_go_through_a_symlink(hops, arena, tmp_path):
+    # A directory a sandbox could write (here: a workspace) holds a link to a
+    # host directory; a profile path naming the link must not show its target.
+    workspace, _ = arena
+    host_dir = tmp_path / "host-only"
+    host_dir.mkdir()
+    (host_dir / "private").write_text("host data\n")
+    (workspace / "data").symlink_to(host_dir)
+    for table in (f'[capabilities]\nallowed_paths = ["{workspace}/data"]\n',
+                  f'[[sandbox.mounts]]\ntype = "bind"\nsource = "{workspace}/data"\ndestination = "/data"\nmode = "ro"\n'):
+        policy = tmp_path / "links.toml"
+        policy.write_text(table)
+        (tmp_path / "empty-ws").mkdir(exist_ok=True)
+        r = hops("run", "--policy-file", str(policy), str(tmp_path / "empty-ws"), "--", "/bin/cat", "/data/private")
+        assert r.returncode == 125, r.stdout
+        assert b"goes through a symlink" in r.stderr and b"host data" not in r.stdout

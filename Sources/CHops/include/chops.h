@@ -30,6 +30,8 @@ pid_t hops_spawn_tty(const char *path, char *const argv[], char *const envp[],
 /// Detached mounts (the new mount API); each returns a descriptor or -errno.
 /// open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path`.
 int hops_open_tree(const char *path, int recursive);
+/// The same, of what the descriptor `fd` names (AT_EMPTY_PATH).
+int hops_open_tree_fd(int fd, int recursive);
 /// mount_setattr: MOUNT_ATTR_* flags to set and clear, and an idmapping through
 /// the user namespace `userns_fd` unless it is -1.
 int hops_mount_setattr(int fd, int recursive, unsigned long long set, unsigned long long clear, int userns_fd);
@@ -81,6 +83,10 @@ int hops_open_in_root(int root_fd, const char *path, int flags, unsigned mode);
 /// openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: `path` must stay below
 /// `dir_fd` and no component may be a symlink. Returns the fd, or -1 and errno.
 int hops_open_beneath(int dir_fd, const char *path, int flags, unsigned mode);
+
+/// openat2 of a host path with RESOLVE_NO_SYMLINKS: fails with ELOOP if any
+/// component is a symlink. Returns the fd, or -1 and errno.
+int hops_open_no_symlinks(const char *path, int flags);
 
 /// fstatfs's f_type (the filesystem's magic number), or -errno.
 long hops_filesystem_type(int fd);
