@@ -58,7 +58,12 @@ static int spawn_child(void *opaque) {
     do { n = read(a->sync_fd, &byte, 1); } while (n < 0 && errno == EINTR);
     if (n != 1) report_and_exit(report, EPROTO);
     close(a->sync_fd);
-    if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0) report_and_exit(report, errno);
+    /* Raw system calls: glibc's set*id wrappers signal every thread the parent
+       had (the child has none of them) under a lock another parent thread may
+       have held at clone time, and would hang. */
+    if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setgroups, 0, NULL) < 0 ||
+        syscall(SYS_setresuid, 0, 0, 0) < 0)
+      report_and_exit(report, errno);
   }
 
   /* Move every source descriptor above the target range first, so that dup2
@@ -108,7 +113,9 @@ static int spawn_child(void *opaque) {
   if (a->controlling_tty && ioctl(0, TIOCSCTTY, 0) < 0) report_and_exit(report, errno);
   if (a->uid >= 0) {
     gid_t group = (gid_t)a->gid;
-    if (setgroups(1, &group) < 0 || setgid(group) < 0 || setuid((uid_t)a->uid) < 0) report_and_exit(report, errno);
+    if (syscall(SYS_setgroups, 1, &group) < 0 || syscall(SYS_setresgid, group, group, group) < 0 ||
+        syscall(SYS_setresuid, a->uid, a->uid, a->uid) < 0)
+      report_and_exit(report, errno);
   }
   if (a->cwd && chdir(a->cwd) < 0) report_and_exit(report, errno);
   /* Last, so everything above still runs unfiltered; execve itself is allowed.
