@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import GRPCCore
 import Glibc
 import HopsCore
@@ -16,6 +17,12 @@ enum Console {
 
   static func write(_ fd: Int32, _ text: String) {
     var bytes = Array(text.utf8)
+    write(fd, &bytes)
+  }
+
+  /// A chunk of a sandbox's output, as it came.
+  static func write(_ fd: Int32, _ data: Data) {
+    var bytes = Array(data)
     write(fd, &bytes)
   }
 

@@ -27,12 +27,8 @@ struct Logs: AsyncParsableCommand {
         }, options: DaemonConnection.callOptions) { response in
           for try await chunk in response.messages {
             switch chunk.kind {
-            case .stdout(let data):
-              var bytes = Array(data)
-              Console.write(1, &bytes)
-            case .stderr(let data):
-              var bytes = Array(data)
-              Console.write(2, &bytes)
+            case .stdout(let data): Console.write(1, data)
+            case .stderr(let data): Console.write(2, data)
             case nil: continue
             }
           }

@@ -94,12 +94,8 @@ struct RunClient {
         let handle: @Sendable (StreamingClientResponse<Hops_V1_RunOutput>) async throws -> Int32 = { response in
           for try await message in response.messages {
             switch message.kind {
-            case .stdout(let data):
-              var bytes = Array(data)
-              Console.write(1, &bytes)
-            case .stderr(let data):
-              var bytes = Array(data)
-              Console.write(2, &bytes)
+            case .stdout(let data): Console.write(1, data)
+            case .stderr(let data): Console.write(2, data)
             case .started(let started):
               await sandboxID.set(started)
               if verbose {

@@ -144,3 +144,16 @@ def no_leaks_per_test(request):
     assert wait_until(lambda: set(h.sandboxes()) <= kept), f"sandbox directories left: {h.sandboxes()}"
     assert wait_until(lambda: not hops_init_pids()), f"hops-init processes left: {hops_init_pids()}"
     assert not mounts_under(h.home), "mounts left under HOPS_HOME"
+
+
+@pytest.fixture
+def lc(hops, tmp_path, monkeypatch):
+    """The daemon, and at the end of the test every sandbox it made removed.
+    The test runs in a temporary directory: sandboxes created without a PATH
+    show the current directory at /workspace."""
+    monkeypatch.chdir(tmp_path)
+    hops("system", "start", check=True)
+    yield hops
+    ids = hops("ps", "-aq").stdout.decode().split()
+    if ids:
+        hops("rm", "-f", *ids)

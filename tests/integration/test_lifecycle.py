@@ -13,19 +13,6 @@ from conftest import BIN, hops_init_pids, wait_until
 import pexpect  # scripts/test.sh installs it when missing
 
 
-@pytest.fixture
-def lc(hops, tmp_path, monkeypatch):
-    """The daemon, and at the end of the test every sandbox it made removed.
-    The test runs in a temporary directory: sandboxes created without a PATH
-    show the current directory at /workspace."""
-    monkeypatch.chdir(tmp_path)
-    hops("system", "start", check=True)
-    yield hops
-    ids = hops("ps", "-aq").stdout.decode().split()
-    if ids:
-        hops("rm", "-f", *ids)
-
-
 def create(hops, *args):
     r = hops("create", *args)
     assert r.returncode == 0, r.stderr.decode()

@@ -13,16 +13,6 @@ FIRST_BASE = 1 << 30
 RANGE = 65536
 
 
-@pytest.fixture
-def lc(hops, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    hops("system", "start", check=True)
-    yield hops
-    ids = hops("ps", "-aq").stdout.decode().split()
-    if ids:
-        hops("rm", "-f", *ids)
-
-
 def host_ids(pid):
     status = Path(f"/proc/{pid}/status").read_text()
     uid = int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))
