@@ -3,7 +3,7 @@
 # default profile's limits) side by side with bubblewrap and crun on the same
 # BusyBox rootfs, in one hyperfine run, with ratios. Also: the added cost of
 # explicit limits and of the loopback network, the CLI alone (`hops --version`)
-# and one gRPC round trip (`hops system status`), so the report shows where the
+# and one gRPC round trip (`hops ps -q`), so the report shows where the
 # time goes.
 #
 #   sudo bench/startup.sh            # RUNS=40 WARMUP=5 by default
@@ -62,7 +62,7 @@ hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$work/startup.json
   -n "bwrap" "bwrap --unshare-all --die-with-parent --ro-bind $rootfs / --proc /proc --dev /dev --tmpfs /tmp /bin/true" \
   -n "crun" "crun run --bundle $bundle hops-bench-crun" \
   -n "hops --version (CLI only)" "$bin/hops --version" \
-  -n "hops system status (CLI + gRPC)" "$bin/hops system status" >/dev/null
+  -n "hops ps -q (CLI + gRPC)" "$bin/hops ps -q" >/dev/null
 
 "$bin/hops" system stop >/dev/null
 python3 - "$work/startup.json" <<'PY'
