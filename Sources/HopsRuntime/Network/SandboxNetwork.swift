@@ -101,11 +101,19 @@ final class SandboxNetwork: Sendable {
       script += "delete element ip \(host.natTable) \(mapping.proto.rawValue)_ports { \(mapping.hostPort) }\n"
     }
     script += "delete chain inet \(host.table) \(chain)\n"
-    // Each line on its own: one already gone must not keep the others.
-    for line in script.split(separator: "\n") {
-      _ = try? Subprocess.run("/usr/sbin/nft", [String(line)])
+    // One transaction, one nft: this runs before the run's exit is told. Only
+    // if it fails (something already gone) each line goes on its own, so that
+    // one missing element does not keep the others.
+    if (try? Subprocess.run("/usr/sbin/nft", ["-f", "-"], input: script))?.status != 0 {
+      for line in script.split(separator: "\n") {
+        _ = try? Subprocess.run("/usr/sbin/nft", [String(line)])
+      }
     }
-    _ = try? Subprocess.run("/usr/sbin/ip", ["link", "delete", vethName])
+    // The veth pair goes with the sandbox's network namespace; only one left
+    // behind (the namespace still held somewhere) needs deleting.
+    if access("/sys/class/net/\(vethName)", F_OK) == 0 {
+      _ = try? Subprocess.run("/usr/sbin/ip", ["link", "delete", vethName])
+    }
     host.releaseAddress(address)
     host.releasePorts(portKeys)
   }
