@@ -9,6 +9,7 @@
 #   sudo bench/startup.sh            # RUNS=40 WARMUP=5 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$PWD
 . scripts/env.sh
 [ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
 RUNS=${RUNS:-40}
@@ -64,7 +65,6 @@ hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$work/startup.json
   -n "hops --version (CLI only)" "$bin/hops --version" \
   -n "hops ps -q (CLI + gRPC)" "$bin/hops ps -q" >/dev/null
 
-"$bin/hops" system stop >/dev/null
 python3 - "$work/startup.json" <<'PY'
 import json, statistics, sys
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
@@ -74,3 +74,11 @@ print(f"{'command':34s} {'median ms':>10s} {'x bwrap':>8s} {'x crun':>8s}")
 for name, ms in median.items():
     print(f"{name:34s} {ms:10.2f} {ms / bwrap:8.2f} {ms / crun:8.2f}")
 PY
+
+# bench/run.sh: the other figures too (throughput, concurrency, streaming,
+# memory, disk), with the same daemon and peers.
+if [ "${FIGURES:-0}" = 1 ]; then
+  echo
+  python3 "$repo/bench/figures.py" "$bin/hops" "$rootfs" "$bundle" "$HOPS_HOME"
+fi
+"$bin/hops" system stop >/dev/null

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""The figures issue 10 asks for beyond start-up latency, side by side with
+bubblewrap and crun on the same rootfs, in one run, as ratios:
+
+- sequential throughput (sandboxes per second, /bin/true one after another);
+- 50 sandboxes, 10 at a time (wall time);
+- streaming: 1 GiB through `hops run -- cat` against a plain pipe through cat;
+- memory: the daemon's resident size idle and with 50 sandboxes running sleep,
+  and the per-sandbox cost outside the sandbox's own cgroup against bwrap's;
+- disk: what a sandbox that writes nothing adds.
+
+Called by bench/run.sh with the paths it set up; prints a table.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+hops, rootfs, bundle, home = sys.argv[1:5]
+env = dict(os.environ, HOPS_HOME=home)
+SEQUENTIAL = 50
+CONCURRENT_TOTAL, CONCURRENCY = 50, 10
+
+bwrap = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", rootfs, "/", "--proc", "/proc", "--dev", "/dev",
+         "--tmpfs", "/tmp"]
+
+
+def hops_true():
+    return [hops, "run", "/tmp", "--", "/bin/true"]
+
+
+def crun_true():
+    return ["crun", "run", "--bundle", bundle, "hops-bench-" + uuid.uuid4().hex[:12]]
+
+
+def run(command):
+    subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                   check=True)
+
+
+def sequential(make):
+    started = time.monotonic()
+    for _ in range(SEQUENTIAL):
+        run(make())
+    return SEQUENTIAL / (time.monotonic() - started)
+
+
+def concurrent(make):
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        list(pool.map(lambda _: run(make()), range(CONCURRENT_TOTAL)))
+    return (time.monotonic() - started) * 1000
+
+
+def rss(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def streaming():
+    size = 1 << 30
+    def through(command):
+        started = time.monotonic()
+        feeder = subprocess.Popen(["head", "-c", str(size), "/dev/zero"], stdout=subprocess.PIPE)
+        sink = subprocess.run(command, stdin=feeder.stdout, stdout=subprocess.DEVNULL, env=env, check=True)
+        feeder.wait()
+        return size / (time.monotonic() - started) / (1 << 20)
+    plain = through(["cat"])
+    sandboxed = through([hops, "run", "/tmp", "--", "/bin/cat"])
+    return plain, sandboxed
+
+
+def memory():
+    daemon = int(Path(home, "hopsd.pid").read_text())
+    idle = rss(daemon)
+    ids = [subprocess.run([hops, "run", "-d", "/tmp", "--", "/bin/sleep", "120"], env=env, capture_output=True,
+                          check=True).stdout.decode().strip() for _ in range(50)]
+    time.sleep(1)
+    busy = rss(daemon)
+    inits = [int(json.loads(subprocess.run([hops, "inspect", i], env=env, capture_output=True).stdout)["live"]["pid"])
+             for i in ids]
+    outside = (busy - idle) + sum(rss(pid) for pid in inits)
+    subprocess.run([hops, "rm", "-f", *ids], env=env, stdout=subprocess.DEVNULL)
+    # bwrap's own process is what it costs outside the sandbox.
+    sleepers = [subprocess.Popen(bwrap + ["/bin/sleep", "120"]) for _ in range(50)]
+    time.sleep(1)
+    bwrap_outside = sum(rss(p.pid) for p in sleepers)
+    for p in sleepers:
+        p.kill()
+        p.wait()
+    return idle, busy, outside / 50, bwrap_outside / 50
+
+
+def disk():
+    sandbox = subprocess.run([hops, "create", "/tmp"], env=env, capture_output=True, check=True).stdout.decode().strip()
+    used = int(subprocess.run(["du", "-sb", f"{home}/sandboxes/{sandbox}"], capture_output=True).stdout.split()[0])
+    subprocess.run([hops, "rm", "-f", sandbox], env=env, stdout=subprocess.DEVNULL)
+    return used
+
+
+def main():
+    rows = []
+    seq = {"hops": sequential(hops_true), "bwrap": sequential(lambda: bwrap + ["/bin/true"]), "crun": sequential(crun_true)}
+    rows.append(("sequential /bin/true (sandboxes/s)", seq["hops"], seq["bwrap"], seq["crun"], "higher is better"))
+    conc = {"hops": concurrent(hops_true), "bwrap": concurrent(lambda: bwrap + ["/bin/true"]), "crun": concurrent(crun_true)}
+    rows.append((f"{CONCURRENT_TOTAL} at {CONCURRENCY} at once (ms wall)", conc["hops"], conc["bwrap"], conc["crun"], "lower is better"))
+    print(f"{'figure':40s} {'hops':>10s} {'bwrap':>10s} {'crun':>10s} {'hops/bwrap':>11s} {'hops/crun':>10s}")
+    for name, h, b, c, note in rows:
+        print(f"{name:40s} {h:10.1f} {b:10.1f} {c:10.1f} {h / b:11.2f} {h / c:10.2f}  ({note})")
+    plain, sandboxed = streaming()
+    print(f"{'1 GiB through cat (MiB/s)':40s} {sandboxed:10.0f} {'':>10s} {'':>10s}  plain pipe {plain:.0f} MiB/s, ratio {sandboxed / plain:.2f} (goal >= 0.5)")
+    idle, busy, per, bwrap_per = memory()
+    print(f"{'hopsd resident, idle / 50 sleeping (MiB)':40s} {idle / (1 << 20):10.1f} {busy / (1 << 20):10.1f}")
+    print(f"{'outside-cgroup cost per sandbox (KiB)':40s} {per / 1024:10.0f} {bwrap_per / 1024:10.0f} {'':>10s} {per / bwrap_per:11.2f}  (hops-init + daemon growth; bwrap's own process)")
+    print(f"{'disk of a sandbox that writes nothing':40s} {disk() / 1024:10.1f} KiB")
+
+
+main()
