@@ -100,6 +100,10 @@ struct DaemonConnection {
     return candidate
   }
 
+  /// HTTP/2 flow-control window and frame size, the same on both sides.
+  static let streamWindow = 8 << 20
+  static let frameSize = 1 << 20
+
   /// Runs `body` with a client connected to the daemon.
   func withClient<T: Sendable>(
     _ body: @Sendable @escaping (Hops_V1_Hops.Client<HTTP2ClientTransport.Posix>) async throws -> T
@@ -107,7 +111,12 @@ struct DaemonConnection {
     let transport = try HTTP2ClientTransport.Posix(
       target: .unixDomainSocket(path: home.socketPath),
       transportSecurity: .plaintext,
-      config: .defaults)
+      config: .defaults { config in
+        // A stream's stdin and stdout are bulk data over a local socket: the
+        // HTTP/2 default window (64 KiB) made every 64 KiB wait for a round trip.
+        config.http2.targetWindowSize = Self.streamWindow
+        config.http2.maxFrameSize = Self.frameSize
+      })
     return try await withGRPCClient(transport: transport) { client in
       try await body(Hops_V1_Hops.Client(wrapping: client))
     }

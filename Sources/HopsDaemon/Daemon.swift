@@ -67,6 +67,10 @@ final class Daemon: Sendable {
         transportSecurity: .plaintext,
         config: .defaults { [access] config in
           config.rpc.maxRequestPayloadSize = DaemonLimits.maxMessageBytes
+          // Streams carry bulk stdin and stdout: a window far above the HTTP/2
+          // default (64 KiB), so data does not wait for a round trip per 64 KiB.
+          config.http2.targetWindowSize = DaemonLimits.streamWindowBytes
+          config.http2.maxFrameSize = DaemonLimits.frameBytes
           config.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in access.check(channel) }
         }),
       services: [service])

@@ -6,6 +6,10 @@ struct DaemonLimits: Sendable {
   /// The largest message a client may send (a stdin chunk, a copy's data).
   static let maxMessageBytes = 8 << 20
 
+  /// HTTP/2 flow-control window per stream, and frame size (the CLI uses the same).
+  static let streamWindowBytes = 8 << 20
+  static let frameBytes = 1 << 20
+
   /// Sandboxes running (or being launched) at once.
   var maxSandboxes = defaultMaxSandboxes
 }

@@ -83,6 +83,12 @@ public enum FD {
     return (fds[0], fds[1])
   }
 
+  /// Asks for a bigger pipe buffer (F_SETPIPE_SZ): fewer wake-ups per byte
+  /// when a sandbox streams. Best effort: the kernel caps it (pipe-max-size).
+  public static func growPipe(_ fd: Int32, to bytes: Int32 = 1 << 20) {
+    _ = fcntl(fd, 1031 /* F_SETPIPE_SZ */, bytes)
+  }
+
   public static func setNonBlocking(_ fd: Int32) throws(SyscallError) {
     let flags = try syscall("fcntl") { fcntl(fd, F_GETFL) }
     try syscall("fcntl") { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }

@@ -120,7 +120,8 @@ final class ProcessStreams: Sendable {
   /// One read: the bytes, [] at end of file, nil when nothing is there yet. A
   /// terminal's master reads EIO once every holder of the slave is gone: its end.
   static func readChunk(_ fd: Int32) -> [UInt8]? {
-    var buffer = [UInt8](repeating: 0, count: 65536)
+    // Up to a grown pipe's worth: fewer, larger messages to the client.
+    var buffer = [UInt8](repeating: 0, count: 256 << 10)
     while true {
       let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
       if n >= 0 { return Array(buffer[0..<n]) }

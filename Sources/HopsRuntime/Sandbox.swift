@@ -350,6 +350,7 @@ public final class Sandbox: Sendable {
         own = [stdin.write, stdout.read, stderr.read]
         passed = [stdin.read, stdout.write, stderr.write]
         try FD.setNonBlocking(stdin.write)
+        own.forEach { FD.growPipe($0) }
       } catch {
         (own + passed).forEach(FD.close)
         passed = []

@@ -259,6 +259,7 @@ public struct SandboxLauncher: Sendable {
         [stdin.write, stdout.read, stderr.read].forEach(FD.close)
       } else {
         try FD.setNonBlocking(stdin.write)
+        [stdin.write, stdout.read, stderr.read].forEach { FD.growPipe($0) }
       }
       let main = idle ? nil : ProcessStreams(stdin: stdin.write, stdout: stdout.read, stderr: stderr.read, terminal: terminalFD)
       return Sandbox(
