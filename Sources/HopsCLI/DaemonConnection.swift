@@ -101,8 +101,8 @@ struct DaemonConnection {
   }
 
   /// HTTP/2 flow-control window and frame size, the same on both sides.
-  static let streamWindow = 8 << 20
-  static let frameSize = 1 << 20
+  static let streamWindow = 1 << 20
+  static let frameSize = 256 << 10
 
   /// Runs `body` with a client connected to the daemon.
   func withClient<T: Sendable>(

@@ -7,8 +7,8 @@ struct DaemonLimits: Sendable {
   static let maxMessageBytes = 8 << 20
 
   /// HTTP/2 flow-control window per stream, and frame size (the CLI uses the same).
-  static let streamWindowBytes = 8 << 20
-  static let frameBytes = 1 << 20
+  static let streamWindowBytes = 1 << 20
+  static let frameBytes = 256 << 10
 
   /// Sandboxes running (or being launched) at once.
   var maxSandboxes = defaultMaxSandboxes
