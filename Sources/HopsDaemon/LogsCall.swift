@@ -16,23 +16,22 @@ extension HopsService {
         hint: "only detached sandboxes ('hops run -d') keep their output"))
     }
     guard let reader = SandboxLogReader(directory: home.sandbox(id: record.id)) else { return }
-    while true {
-      let chunks = try await offloaded { reader.read() }
+    func send(_ chunks: [SandboxLogReader.Chunk]) async throws {
       for chunk in chunks {
         try await response.write(.with {
           if chunk.stream == 2 { $0.stderr = .init(chunk.bytes) } else { $0.stdout = .init(chunk.bytes) }
         })
       }
+    }
+    while true {
+      let chunks = try await offloaded { reader.read() }
+      try await send(chunks)
       if !chunks.isEmpty { continue }
       guard request.follow else { return }
       let running = registry.find(record.id).map { $0.exit == nil } ?? false
       if !running {
         // It ended: what it wrote last is on disk now.
-        for chunk in try await offloaded({ reader.read() }) {
-          try await response.write(.with {
-            if chunk.stream == 2 { $0.stderr = .init(chunk.bytes) } else { $0.stdout = .init(chunk.bytes) }
-          })
-        }
+        try await send(try await offloaded { reader.read() })
         return
       }
       try await Task.sleep(for: .milliseconds(100))

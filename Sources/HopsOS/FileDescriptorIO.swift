@@ -42,18 +42,6 @@ public enum FD {
     }
   }
 
-  /// Reads exactly `count` bytes; nil if the file ends first.
-  public static func readExactly(_ fd: Int32, _ count: Int) throws(SyscallError) -> [UInt8]? {
-    var result = [UInt8]()
-    result.reserveCapacity(count)
-    while result.count < count {
-      let chunk = try read(fd, max: count - result.count)
-      if chunk.isEmpty { return nil }
-      result += chunk
-    }
-    return result
-  }
-
   /// A pipe whose both ends are close-on-exec.
   public static func pipe() throws(SyscallError) -> (read: Int32, write: Int32) {
     var fds: [Int32] = [-1, -1]

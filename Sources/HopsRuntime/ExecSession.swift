@@ -90,8 +90,6 @@ public final class ExecSession: Sendable {
 
   public func resize(_ size: Terminal.Size) { state.withLock { $0.streams }?.resize(size) }
 
-  public var hasTerminal: Bool { (state.withLock { $0.streams }?.terminalFD ?? -1) >= 0 }
-
   /// Forwards a signal to the process (the forwardable ones only).
   public func signal(_ number: Int32) {
     guard Sandbox.forwardableSignals.contains(number) else { return }

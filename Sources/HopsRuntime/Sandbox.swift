@@ -84,7 +84,6 @@ public final class Sandbox: Sendable {
   public var address: String? { network.map { IPv4.format($0.address) } }
   public var record: SandboxRecord { state.withLock { $0.record } }
   public var name: String? { record.name }
-  public var hasTerminal: Bool { (main?.terminalFD ?? -1) >= 0 }
   /// The exit, once the sandbox has ended.
   public var exit: SandboxExit? { state.withLock { $0.exit } }
 
