@@ -5,6 +5,12 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
+/// The two executables that start per command (hops) or per sandbox (hops-init)
+/// are position-dependent: with the Swift libraries linked in statically
+/// (scripts build with --static-swift-stdlib) the loader would otherwise apply
+/// about 150 000 relative relocations at every start.
+let fastStart: [LinkerSetting] = [.unsafeFlags(["-Xclang-linker", "-no-pie"])]
+
 let package = Package(
   name: "hops",
   platforms: [.macOS(.v15)],
@@ -39,7 +45,11 @@ let package = Package(
     // Thin Swift wrappers over Linux system calls.
     .target(name: "HopsOS", dependencies: ["CHops", "HopsCore"], swiftSettings: strict),
     // Root filesystems: tarball import, directory import, the BusyBox rootfs.
-    .target(name: "HopsImage", dependencies: ["HopsOS", "HopsCore"], swiftSettings: strict),
+    // Registry pulls use FoundationNetworking, which needs libcurl once the Swift
+    // libraries are linked statically.
+    .target(
+      name: "HopsImage", dependencies: ["HopsOS", "HopsCore"], swiftSettings: strict,
+      linkerSettings: [.linkedLibrary("curl")]),
     // What runs inside the sandbox: the launch plan and everything hops-init does with it.
     .target(name: "HopsInit", dependencies: ["HopsOS", "HopsCore"], swiftSettings: strict),
     // A sandbox's life on the host: plan, spawn, I/O, exit, teardown, crash recovery.
@@ -74,9 +84,9 @@ let package = Package(
               .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ],
             swiftSettings: strict),
-    .executableTarget(name: "hops", dependencies: ["HopsCLI"], swiftSettings: strict),
+    .executableTarget(name: "hops", dependencies: ["HopsCLI"], swiftSettings: strict, linkerSettings: fastStart),
     .executableTarget(name: "hopsd", dependencies: ["HopsDaemon"], swiftSettings: strict),
-    .executableTarget(name: "hops-init", dependencies: ["HopsInit"], swiftSettings: strict),
+    .executableTarget(name: "hops-init", dependencies: ["HopsInit"], swiftSettings: strict, linkerSettings: fastStart),
     // The original quick start's `hops-create-rootfs`: an alias of `hops init`.
     .executableTarget(name: "hops-create-rootfs", dependencies: ["HopsCLI"], swiftSettings: strict),
     .testTarget(name: "HopsPolicyTests", dependencies: ["HopsPolicy"]),

@@ -31,7 +31,7 @@ if [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] && [ "$(stat -f -c %T /sys/fs/c
   done
 fi
 
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 bin=$PWD/.build/release
 export HOPS_HOME="$work/home"
 "$bin/hops" system stop >/dev/null 2>&1 || true

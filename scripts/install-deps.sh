@@ -11,6 +11,7 @@ packages=(
   iproute2         # network modes: bridge and veth set-up
   nftables         # network modes: what sandboxes may reach, NAT, published ports
   libseccomp-dev   # the sandboxes' seccomp filter, compiled by the daemon (links libseccomp)
+  libcurl4-openssl-dev  # image pulls (FoundationNetworking, linked statically, links libcurl)
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -10,8 +10,10 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 scripts/install-deps.sh
-swift build
-hops=.build/debug/hops
+# A release build with the Swift libraries linked in: every command and every
+# sandbox starts several milliseconds faster than with shared ones.
+swift build -c release --static-swift-stdlib
+hops=.build/release/hops
 "$hops" init
 "$hops" run /tmp -- /bin/echo "Hello from Hops!"
 echo

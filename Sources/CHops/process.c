@@ -16,6 +16,8 @@ int hops_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 
 int hops_set_dumpable(int value) { return prctl(PR_SET_DUMPABLE, value, 0, 0, 0); }
 
+int hops_set_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+
 #include <errno.h>
 #include <sys/wait.h>
 

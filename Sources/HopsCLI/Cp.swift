@@ -13,6 +13,7 @@ import HopsOS
 /// never followed, on both sides.
 struct Cp: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "cp",
     abstract: "Copy files or directories between the host and a running sandbox.",
     discussion: """
       hops cp ./file dev:/workspace/     into the sandbox (into the directory, or to that name)

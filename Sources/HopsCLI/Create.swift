@@ -5,6 +5,7 @@ import HopsCore
 /// `hops create [PATH] --name NAME`: a sandbox that stays up, for `hops exec`.
 struct Create: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "create",
     abstract: "Start a sandbox that stays up (no command) for 'hops exec'; print its id.",
     discussion: """
       The sandbox gets the same policy as 'hops run' would give it (profile, flags,

@@ -7,6 +7,7 @@ import HopsOS
 /// `hops doctor`: checks the host and says what to fix.
 struct Doctor: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "doctor",
     abstract: "Check this host for what Hops needs, and say what to fix.",
     discussion: "Exits 0 when nothing failed (warnings allowed), 1 otherwise.")
 

@@ -8,6 +8,7 @@ import HopsPolicy
 /// `hops exec SANDBOX -- COMMAND...`: another command in a running sandbox.
 struct Exec: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "exec",
     abstract: "Run a command in a running sandbox and exit with its exit code.",
     discussion: """
       The command runs with the sandbox's environment, limits and restrictions, in

@@ -5,6 +5,7 @@ import HopsCore
 /// `hops inspect SANDBOX...`: everything known about sandboxes, as JSON.
 struct Inspect: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "inspect",
     abstract: "Show a sandbox's policy, state, pid, limits, usage, network address and exit, as JSON.",
     discussion: "One sandbox prints one JSON object; several print an array.")
 

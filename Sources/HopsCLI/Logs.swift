@@ -5,6 +5,7 @@ import HopsCore
 /// `hops logs [-f] SANDBOX`: what a detached sandbox printed.
 struct Logs: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "logs",
     abstract: "Print what a detached sandbox ('hops run -d') wrote, stdout and stderr apart.",
     discussion: "The log is kept on disk, bounded (the latest 8 to 16 MiB), until 'hops rm'.")
 

@@ -6,6 +6,7 @@ import HopsCore
 /// `hops ps [-a]`: the sandboxes, running (and with -a, stopped).
 struct Ps: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "ps",
     abstract: "List running sandboxes (with -a, stopped ones too).")
 
   @Flag(name: [.short, .long], help: "Show stopped sandboxes too.")

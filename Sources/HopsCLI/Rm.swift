@@ -5,6 +5,7 @@ import HopsCore
 /// `hops rm [-f] SANDBOX...`: remove stopped sandboxes (running ones with -f).
 struct Rm: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "rm",
     abstract: "Remove stopped sandboxes, their files and logs; -f kills running ones first.")
 
   @Flag(name: [.short, .long], help: "Kill the sandbox first if it is running.")

@@ -11,6 +11,7 @@ import HopsPolicy
 /// `hops run [PATH] -- COMMAND...`: one command in a throw-away sandbox.
 struct Run: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "run",
     abstract: "Run a command in a new sandbox and exit with its exit code.",
     discussion: """
       PATH (default: the current directory) is shown read-write at /workspace, where

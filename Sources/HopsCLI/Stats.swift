@@ -5,7 +5,7 @@ import HopsCore
 
 /// `hops stats`: live usage of the running sandboxes.
 struct Stats: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Show live CPU, memory and process usage of running sandboxes.")
+  static let configuration = CommandConfiguration(commandName: "stats",abstract: "Show live CPU, memory and process usage of running sandboxes.")
 
   @OptionGroup var daemon: DaemonOptions
 

@@ -5,6 +5,7 @@ import HopsCore
 /// `hops stop [--time N] SANDBOX...`: SIGTERM, then SIGKILL after the grace period.
 struct Stop: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "stop",
     abstract: "Stop running sandboxes: SIGTERM, then SIGKILL once the grace period has passed.",
     discussion: """
       SIGTERM goes to the sandbox's command (or, in a sandbox made by 'hops create',

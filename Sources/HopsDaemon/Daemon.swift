@@ -49,7 +49,9 @@ final class Daemon: Sendable {
 
     let setup = HomeSetup(home: home)
     ImageStore(home: home).removeLeftovers()
-    let launcher = SandboxLauncher(home: home, setup: setup, initPath: try Executables.hopsInit(), cgroups: cgroups)
+    let launcher = SandboxLauncher(
+      home: home, setup: setup, initPath: try Executables.hopsInit(), cgroups: cgroups,
+      warm: min(limits.warmSandboxes, limits.maxSandboxes))
     if let reason = launcher.userNamespaces.reason {
       logger.warning("sandboxes run without a user namespace", metadata: ["reason": "\(reason)"])
     }
@@ -102,6 +104,7 @@ final class Daemon: Sendable {
       group.addTask { [logger] in
         for await _ in shutdownRequested.stream {
           logger.info("stopping: ending every sandbox")
+          launcher.pool?.drain()
           registry.killAll(reason: "the daemon is stopping")
           await registry.waitUntilEmpty(seconds: 10)
           // Stop accepting the socket before the process ends, so clients see a
@@ -113,6 +116,7 @@ final class Daemon: Sendable {
           try? await Task.sleep(for: .seconds(15))
           if Task.isCancelled { return }
           logger.warning("calls still open after 15 s; stopping anyway")
+          launcher.pool?.drain()
           launcher.teardownNetwork()
           unlink(self.home.pidFile)
           exit(0)
@@ -121,6 +125,7 @@ final class Daemon: Sendable {
     }
     } catch is ServerStopped {}
     unlink(home.socketPath)
+    launcher.pool?.drain()
     launcher.teardownNetwork()
     logger.info("hopsd stopped")
   }

@@ -24,6 +24,9 @@ public struct DaemonCommand: AsyncParsableCommand {
   @Option(help: "Most sandboxes running at once (default: $HOPS_MAX_SANDBOXES, or \(DaemonLimits.defaultMaxSandboxes)).")
   var maxSandboxes: Int?
 
+  @Option(help: "Sandboxes to keep started ahead of need, for faster launches; 0 for none (default: $HOPS_WARM_SANDBOXES, or \(DaemonLimits.defaultWarmSandboxes)).")
+  var warmSandboxes: Int?
+
   public init() {}
 
   public func run() async throws {
@@ -57,6 +60,10 @@ public struct DaemonCommand: AsyncParsableCommand {
       if let max = maxSandboxes ?? environment("HOPS_MAX_SANDBOXES").flatMap({ Int($0) }) {
         guard max > 0 else { throw HopsError.invalid("--max-sandboxes must be at least 1") }
         limits.maxSandboxes = max
+      }
+      if let warm = warmSandboxes ?? environment("HOPS_WARM_SANDBOXES").flatMap({ Int($0) }) {
+        guard (0...64).contains(warm) else { throw HopsError.invalid("--warm-sandboxes must be between 0 and 64") }
+        limits.warmSandboxes = warm
       }
       try await Daemon(home: home, logger: logger, access: access, limits: limits).run()
     } catch let error as HopsError {

@@ -12,4 +12,10 @@ struct DaemonLimits: Sendable {
 
   /// Sandboxes running (or being launched) at once.
   var maxSandboxes = defaultMaxSandboxes
+
+  /// Sandboxes' hops-init kept started ahead of need (WarmPool): each costs
+  /// an idle process (about 1 MiB) and a user id range, and saves every launch
+  /// the wait to move a process into a cgroup and the start of hops-init.
+  static let defaultWarmSandboxes = 4
+  var warmSandboxes = defaultWarmSandboxes
 }

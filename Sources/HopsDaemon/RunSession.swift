@@ -52,16 +52,23 @@ struct SandboxStarter {
   func start(_ request: Hops_V1_RunRequest, kind: SandboxRecord.Kind, terminal: Terminal.Size? = nil) async throws -> Sandbox {
     let policy = try mappingErrorsSync { try Policy(request: request) }
     let name = request.name.isEmpty ? nil : request.name
-    let options = SandboxLauncher.Options(
+    var options = SandboxLauncher.Options(
       name: name, kind: kind, profile: request.profile.isEmpty ? nil : request.profile, terminal: terminal)
     let command = request.command
     let launcher = self.launcher
     let registry = self.registry
     let sandbox = try await mappingErrors {
       if let name { try Policy.validateName(name, what: "sandbox") }
-      try registry.reserve(id: options.id, name: name)
+      // A warm hops-init, when one is ready, gives the sandbox its id.
+      let warm = launcher.takeWarm(for: policy, kind: kind)
+      if let warm { options.id = warm.id }
+      do { try registry.reserve(id: options.id, name: name) } catch {
+        if let warm { Threads.detach { warm.discard() } }
+        throw error
+      }
+      let chosen = options
       do {
-        return try await offloaded { try launcher.launch(policy: policy, command: command, options: options) }
+        return try await offloaded { try launcher.launch(policy: policy, command: command, options: chosen, warm: warm) }
       } catch {
         registry.release(id: options.id)
         throw error

@@ -38,6 +38,7 @@ struct SocketAccess: Sendable {
       chown(path, 0, group)
       chmod(path, 0o660)
     } else {
+      chmod(home.root, 0o700)
       chmod(path, 0o600)
     }
   }

@@ -23,7 +23,12 @@ import HopsOS
 /// A plan without a command (`hops create`) starts nothing: the sandbox idles
 /// until the daemon asks for execs or stops it.
 public enum InitProcess {
+  /// Our name until the plan comes: a hops-init waiting in the daemon's warm
+  /// pool (see WarmPool) is not (yet) any sandbox's PID 1, and `ps` says so.
+  public static let waitingName = "hops-init-warm"
+
   public static func main() -> Never {
+    ProcessControl.setName(waitingName)
     let control = ControlChannel(fd: LaunchPlan.controlDescriptor)
     let signals: Int32
     do {
@@ -44,6 +49,7 @@ public enum InitProcess {
       fail(control, code: 125, "hops-init: cannot read the launch plan: \(error)")
     }
     let mounts = control.takeDescriptors(plan.descriptorCount) ?? []
+    ProcessControl.setName("hops-init")
 
     var command: String?
     var terminalSlave: Int32 = -1

@@ -17,6 +17,11 @@ public enum ProcessControl {
   public static func setDumpable(_ value: Bool) throws(SyscallError) {
     try syscall("prctl", "PR_SET_DUMPABLE") { hops_set_dumpable(value ? 1 : 0) }
   }
+
+  /// The name ps and /proc/<pid>/stat show (at most 15 bytes).
+  public static func setName(_ name: String) {
+    _ = hops_set_name(name)
+  }
 }
 
 extension ProcessControl {

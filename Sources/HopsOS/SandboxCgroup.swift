@@ -107,7 +107,8 @@ public final class SandboxCgroup: Sendable {
     }
   }
 
-  func apply(_ limits: CgroupLimits) throws(SyscallError) {
+  /// Writes the limits (a warm sandbox's cgroup gets them at launch).
+  public func apply(_ limits: CgroupLimits) throws(SyscallError) {
     switch hierarchy.version {
     case .v2:
       let dir = directories["memory"]!

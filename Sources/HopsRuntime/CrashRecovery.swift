@@ -24,6 +24,8 @@ public enum CrashRecovery {
     /// Sandboxes that were running and are now recorded as stopped.
     public var markedStopped: [String] = []
     public var killedProcesses: [Int32] = []
+    /// Warm sandboxes (the pool's) whose cgroups and directories were removed.
+    public var removedWarm: [String] = []
   }
 
   public static func run(home: HopsHome, cgroups: CgroupHierarchy?) -> Result {
@@ -54,6 +56,13 @@ public enum CrashRecovery {
       }
       try? FileManager.default.removeItem(atPath: directory)
       result.removedSandboxes.append(id)
+    }
+    // The warm pool's hops-inits ended with the daemon (their control socket
+    // closed); their cgroups and directories remain.
+    for id in (try? FileManager.default.contentsOfDirectory(atPath: home.warmDir)) ?? [] {
+      if let cgroups { SandboxCgroup(hierarchy: cgroups, name: id).remove(seconds: 1) }
+      try? FileManager.default.removeItem(atPath: home.warm(id: id))
+      result.removedWarm.append(id)
     }
     return result
   }

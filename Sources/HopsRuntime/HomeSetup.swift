@@ -20,12 +20,15 @@ public final class HomeSetup: Sendable {
   /// Creates the directories that are missing. `$HOPS_HOME` is 0700: it holds
   /// the daemon's socket, and only its owner may talk to the daemon.
   public static func ensureDirectories(_ home: HopsHome) throws {
-    for path in [home.root, home.profilesDir, home.imagesDir, home.rootfsDir, home.sandboxesDir] {
-      if mkdir(path, 0o700) != 0 && errno != EEXIST {
+    for path in [home.root, home.profilesDir, home.imagesDir, home.rootfsDir, home.sandboxesDir, home.warmDir] {
+      if mkdir(path, 0o700) == 0 {
+        // Exactly 0700, whatever the umask; an existing home keeps its mode
+        // (the daemon opens it to its socket group, see SocketAccess).
+        if path == home.root { chmod(home.root, 0o700) }
+      } else if errno != EEXIST {
         throw HopsError.failed("cannot create \(path): \(errnoString(errno))", hint: "check that its parent exists and is writable")
       }
     }
-    chmod(home.root, 0o700)
   }
 
   /// The default rootfs, created if it is missing: from the Alpine tarball the

@@ -18,12 +18,6 @@ public struct SandboxLauncher: Sendable {
   /// Where the host's cgroup controllers are; nil on a host without cgroups.
   public let cgroups: CgroupHierarchy?
 
-  /// Every sandbox gets its own mount, pid, uts, ipc and network namespace here, and
-  /// a cgroup namespace from hops-init once it sits in its cgroup. A new network
-  /// namespace with nothing configured in it is the `disabled` mode: not even `lo`
-  /// is up.
-  static let namespaces: Spawn.Namespaces = [.mount, .pid, .uts, .ipc, .network]
-
   /// The host side of the outbound and full modes; nil when this daemon could
   /// not get a network slot (those modes are then refused).
   let hostNetwork: HostNetwork?
@@ -31,7 +25,15 @@ public struct SandboxLauncher: Sendable {
   /// Whether sandboxes get a user namespace (see UserNamespaceSupport).
   public let userNamespaces: UserNamespaceSupport.Result
 
-  public init(home: HopsHome, setup: HomeSetup, initPath: String, cgroups: CgroupHierarchy?) {
+  /// Starts hops-init, on the spot or for the pool.
+  let starter: InitStarter
+
+  /// hops-inits started ahead of need; nil when the daemon keeps none.
+  public let pool: WarmPool?
+
+  /// `warm`: how many sandboxes' hops-init to keep started ahead of need
+  /// (WarmPool); 0 starts each on the spot.
+  public init(home: HopsHome, setup: HomeSetup, initPath: String, cgroups: CgroupHierarchy?, warm: Int = 0) {
     self.home = home
     self.setup = setup
     self.initPath = initPath
@@ -39,10 +41,25 @@ public struct SandboxLauncher: Sendable {
     self.userNamespaces = UserNamespaceSupport.probe(home: home)
     HostNetwork.removeOrphans()
     self.hostNetwork = try? HostNetwork()
+    let starter = InitStarter(home: home, initPath: initPath, cgroups: cgroups, userNamespaces: userNamespaces.supported)
+    self.starter = starter
+    self.pool = warm > 0
+      ? WarmPool(size: warm, start: { try starter.start(id: SandboxLauncher.newID(), warm: true) }, joinCgroups: { starter.join($0) })
+      : nil
   }
 
   /// Removes the bridge and rules this daemon made (at shutdown).
   public func teardownNetwork() { hostNetwork?.teardown() }
+
+  /// A warm hops-init for a sandbox with this policy, if one is ready and the
+  /// sandbox needs nothing a warm one lacks: a command (an idle sandbox's
+  /// hops-init has no streams) and no cpuset (a warm cgroup has none). The
+  /// sandbox's id is then the warm one's; `launch` takes it over, or the caller
+  /// discards it.
+  public func takeWarm(for policy: Policy, kind: SandboxRecord.Kind) -> StartedInit? {
+    guard kind != .created, policy.limits.cpuset == nil else { return nil }
+    return pool?.take()
+  }
 
   /// Limits need their controllers; a host without them gets a clear refusal, not
   /// a sandbox that silently ignores the limit.
@@ -80,8 +97,13 @@ public struct SandboxLauncher: Sendable {
   }
 
   /// Starts a sandbox. A `created` one has no command: hops-init idles in it,
-  /// ready for execs.
-  public func launch(policy requested: Policy, command requestedCommand: [String], options: Options = Options()) throws -> Sandbox {
+  /// ready for execs. `warm` (from `takeWarm`, its id in `options`) is taken
+  /// over, or discarded if the launch fails.
+  public func launch(
+    policy requested: Policy, command requestedCommand: [String], options: Options = Options(), warm: StartedInit? = nil
+  ) throws -> Sandbox {
+    var unused = warm
+    defer { unused?.discard() }
     try requested.validate()
     let rootfs = try resolveRootfs(requested.rootfs)
     let idle = options.kind == .created
@@ -105,23 +127,37 @@ public struct SandboxLauncher: Sendable {
 
     try checkControllers(for: policy.limits)
     let seccomp = try SeccompCompiler.shared.program(for: policy.syscalls)
+    let limits = CgroupLimits(
+      memoryBytes: policy.limits.memoryBytes, cpus: policy.limits.cpus, maxProcesses: policy.limits.maxProcesses,
+      cpuset: policy.limits.cpuset)
 
-    let id = options.id
-    let directory = home.sandbox(id: id)
-    try HomeSetup.ensureDirectories(home)
-    for path in [directory, directory + "/upper", directory + "/work", directory + "/rootfs"] {
-      guard mkdir(path, 0o700) == 0 else {
-        try? FileManager.default.removeItem(atPath: directory)
-        throw HopsError.failed("cannot create \(path): \(errnoString(errno))")
+    // hops-init, in the sandbox's namespaces and waiting for its plan: a warm
+    // one gets its limits now; one started here is made with them.
+    let started: StartedInit
+    if let warm {
+      unused = nil
+      started = warm
+      do {
+        try warm.moveDirectory(to: home.sandbox(id: warm.id))
+        try warm.cgroup?.apply(limits)
+      } catch {
+        warm.discard()
+        if let error = error as? HopsError { throw error }
+        throw HopsError.failed("cannot start the sandbox: \(error)")
       }
+    } else {
+      started = try starter.start(id: options.id, idle: idle, limits: limits, withCpuset: policy.limits.cpuset != nil)
     }
-    // The upper layer's root becomes the sandbox's "/": it must be traversable.
-    chmod(directory + "/upper", 0o755)
-
-    var (workspaceMount, mounts): (PlanMount?, [PlanMount]) = (nil, [])
+    let id = started.id
+    let directory = started.directory
+    let pid = started.pid
+    var opened = started.descriptors
+    func closeAll() { opened.forEach(FD.close) }
     var network: SandboxNetwork?
+    var builder: SandboxMountBuilder?
+    defer { builder?.closeAll() }
     do {
-      (workspaceMount, mounts) = try Self.planMounts(policy, directory: directory)
+      var (workspaceMount, mounts) = try Self.planMounts(policy, directory: directory)
       if policy.network == .outbound || policy.network == .full {
         guard let hostNetwork else {
           throw HopsError(.unavailable, "the \(policy.network.rawValue) network mode is unavailable: no free Hops network slot")
@@ -129,92 +165,40 @@ public struct SandboxLauncher: Sendable {
         network = try SandboxNetwork.reserve(host: hostNetwork, id: id, policy: policy)
         mounts.insert(try network!.writeResolvConf(in: directory), at: 0)
       }
-    } catch {
-      network?.detach()
-      try? FileManager.default.removeItem(atPath: directory)
-      throw error
-    }
 
-    let environment = policy.environment.map { "\($0.key)=\($0.value)" }
-    var record = SandboxRecord(
-      id: id, createdAt: Date().timeIntervalSince1970, rootfs: rootfs.name, command: command,
-      keep: policy.keep, initPid: 0, exitCode: nil)
-    record.name = options.name
-    record.kind = options.kind
-    record.profile = options.profile
-    record.workspace = policy.workspace
-    record.workspaceMode = policy.workspaceMode.rawValue
-    record.network = policy.network.rawValue
-    record.address = network.map { IPv4.format($0.address) }
-    record.allowNet = policy.allowNet.map(\.description)
-    record.publish = policy.publish.map(\.description)
-    record.limits = SandboxRecord.Limits(
-      cpus: policy.limits.cpus, memoryBytes: policy.limits.memoryBytes, maxProcesses: policy.limits.maxProcesses,
-      timeoutSeconds: policy.limits.timeoutSeconds, cpuset: policy.limits.cpuset)
-    record.hostname = policy.hostname
-    record.workingDirectory = policy.workingDirectory
-    record.environment = environment
-    record.user = rootfs.config?.user
-    var plan = LaunchPlan(
-      lowerDir: rootfs.lowerDirs.joined(separator: ":"), upperDir: directory + "/upper", workDir: directory + "/work",
-      rootfsMount: directory + "/rootfs", workspace: policy.workspace,
-      workspaceTarget: Policy.workspaceMountPoint, hostname: policy.hostname,
-      workingDirectory: policy.workingDirectory, argv: command,
-      environment: environment,
-      capabilities: LaunchPlan.defaultCapabilities,
-      workspaceMount: workspaceMount, mounts: mounts, maskedPaths: policy.deniedPaths,
-      loopbackUp: policy.network != .disabled, network: network?.plan, terminal: terminal,
-      user: rootfs.config?.user, seccompFilter: seccomp.map { Data($0) })
-
-    var opened: [Int32] = []
-    func closeAll() { opened.forEach(FD.close) }
-    var builder: SandboxMountBuilder?
-    defer { builder?.closeAll() }
-    // Every sandbox gets a cgroup under Hops' parent, with its limits, before any
-    // of its code runs: for the limits, and for its usage figures.
-    let cgroup = cgroups.map { SandboxCgroup(hierarchy: $0, name: id, withCpuset: policy.limits.cpuset != nil) }
-    var ids: UserIDRange?
-    if userNamespaces.supported {
-      do { ids = try UserIDRange.allocate() } catch {
-        network?.detach()
-        try? FileManager.default.removeItem(atPath: directory)
-        throw error
-      }
-    }
-    do {
+      let environment = policy.environment.map { "\($0.key)=\($0.value)" }
+      var record = SandboxRecord(
+        id: id, createdAt: Date().timeIntervalSince1970, rootfs: rootfs.name, command: command,
+        keep: policy.keep, initPid: pid, exitCode: nil)
+      record.name = options.name
+      record.kind = options.kind
+      record.profile = options.profile
+      record.workspace = policy.workspace
+      record.workspaceMode = policy.workspaceMode.rawValue
+      record.network = policy.network.rawValue
+      record.address = network.map { IPv4.format($0.address) }
+      record.allowNet = policy.allowNet.map(\.description)
+      record.publish = policy.publish.map(\.description)
+      record.limits = SandboxRecord.Limits(
+        cpus: policy.limits.cpus, memoryBytes: policy.limits.memoryBytes, maxProcesses: policy.limits.maxProcesses,
+        timeoutSeconds: policy.limits.timeoutSeconds, cpuset: policy.limits.cpuset)
+      record.hostname = policy.hostname
+      record.workingDirectory = policy.workingDirectory
+      record.environment = environment
+      record.user = rootfs.config?.user
       try record.save(to: directory)
-      try cgroup?.create(limits: CgroupLimits(
-        memoryBytes: policy.limits.memoryBytes, cpus: policy.limits.cpus, maxProcesses: policy.limits.maxProcesses,
-        cpuset: policy.limits.cpuset))
-      // A sandbox without a command has no streams: hops-init gets /dev/null.
-      let stdin = idle ? try FD.openNull() : try FD.pipe()
-      opened += [stdin.read, stdin.write]
-      let stdout = idle ? try FD.openNull() : try FD.pipe()
-      opened += [stdout.read, stdout.write]
-      let stderr = idle ? try FD.openNull() : try FD.pipe()
-      opened += [stderr.read, stderr.write]
-      let control = try FD.socketPair()
-      opened += [control.0, control.1]
+      var plan = LaunchPlan(
+        lowerDir: rootfs.lowerDirs.joined(separator: ":"), upperDir: directory + "/upper", workDir: directory + "/work",
+        rootfsMount: directory + "/rootfs", workspace: policy.workspace,
+        workspaceTarget: Policy.workspaceMountPoint, hostname: policy.hostname,
+        workingDirectory: policy.workingDirectory, argv: command,
+        environment: environment,
+        capabilities: LaunchPlan.defaultCapabilities,
+        workspaceMount: workspaceMount, mounts: mounts, maskedPaths: policy.deniedPaths,
+        loopbackUp: policy.network != .disabled, network: network?.plan, terminal: terminal,
+        user: rootfs.config?.user, seccompFilter: seccomp.map { Data($0) })
 
-      // In a user namespace of its own: root inside is the range's first id
-      // outside, an unprivileged nobody to the host.
-      let descriptors = [stdin.read, stdout.write, stderr.write, control.1]
-      // Its own session and process group: a `kill(0, ...)` inside the sandbox
-      // must not reach the daemon's process group, and the daemon's terminal
-      // (with --foreground) must never be the sandbox's controlling terminal.
-      let pid = try ids.map {
-        try Spawn.startInUserNamespace(
-          path: initPath, argv: ["hops-init"], environment: [], descriptors: descriptors,
-          namespaces: Self.namespaces, newSession: true, mapping: $0.mapping)
-      } ?? Spawn.start(
-        path: initPath, argv: ["hops-init"], environment: [], descriptors: descriptors,
-        namespaces: Self.namespaces, newSession: true)
-      for fd in descriptors { FD.close(fd) }
-      opened = [stdin.write, stdout.read, stderr.read, control.0]
-
-      record.initPid = pid
-      try? record.save(to: directory)
-      if let ids {
+      if let ids = started.ids {
         // Its mounts, built here and passed to it (see SandboxMountBuilder).
         let userNamespace = try syscall("open", "/proc/\(pid)/ns/user") { open("/proc/\(pid)/ns/user", O_RDONLY | O_CLOEXEC) }
         defer { FD.close(userNamespace) }
@@ -230,8 +214,9 @@ public struct SandboxLauncher: Sendable {
       // before the plan tells it to configure that interface.
       try network?.attach(initPid: pid)
       // hops-init builds the filesystem from the plan while we move it into its
-      // cgroup; it runs nothing of the command before our "go".
-      let channel = ControlChannel(fd: control.0)
+      // cgroup (unless it is there already); it runs nothing of the command
+      // before our "go".
+      let channel = ControlChannel(fd: started.control)
       let passed = builder?.descriptors ?? []
       let batch = Int(HOPS_MAX_PASSED_FDS)
       try channel.send(Array(try JSONEncoder().encode(plan)), descriptors: Array(passed.prefix(batch)))
@@ -239,7 +224,7 @@ public struct SandboxLauncher: Sendable {
         try channel.send(LaunchPlan.descriptorsFrame, descriptors: Array(passed[start..<min(passed.count, start + batch)]))
       }
       builder?.closeAll()
-      try Self.sendGo(channel, cgroup: cgroup, pid: pid)
+      try Self.sendGo(channel, cgroup: started.inCgroup ? nil : started.cgroup, pid: pid)
       var terminalFD: Int32 = -1
       var pendingReport: InitReport?
       if terminal != nil {
@@ -255,27 +240,24 @@ public struct SandboxLauncher: Sendable {
           }
         }
       }
-      if idle {
-        [stdin.write, stdout.read, stderr.read].forEach(FD.close)
-      } else {
-        try FD.setNonBlocking(stdin.write)
-        [stdin.write, stdout.read, stderr.read].forEach { FD.growPipe($0) }
+      var main: ProcessStreams?
+      if let streams = started.streams {
+        try FD.setNonBlocking(streams.stdin)
+        [streams.stdin, streams.stdout, streams.stderr].forEach { FD.growPipe($0) }
+        main = ProcessStreams(stdin: streams.stdin, stdout: streams.stdout, stderr: streams.stderr, terminal: terminalFD)
       }
-      let main = idle ? nil : ProcessStreams(stdin: stdin.write, stdout: stdout.read, stderr: stderr.read, terminal: terminalFD)
       return Sandbox(
         directory: directory, rootfs: rootfs.info, record: record, channel: channel, main: main,
-        cgroup: cgroup, limits: policy.limits, network: network,
+        cgroup: started.cgroup, limits: policy.limits, network: network,
         pendingReport: pendingReport, lowerDirs: rootfs.lowerDirs,
-        execDefaults: (environment, policy.workingDirectory, rootfs.config?.user), ids: ids)
+        execDefaults: (environment, policy.workingDirectory, rootfs.config?.user), ids: started.ids)
     } catch {
       closeAll()
       network?.detach()
-      if record.initPid > 0 {
-        Glibc.kill(record.initPid, SIGKILL)
-        _ = try? Spawn.wait(record.initPid)
-      }
-      cgroup?.remove()
-      try? FileManager.default.removeItem(atPath: directory)
+      Glibc.kill(pid, SIGKILL)
+      _ = try? Spawn.wait(pid)
+      started.cgroup?.remove()
+      SandboxDirectory.remove(directory)
       if let error = error as? SyscallError { throw HopsError.failed("cannot start the sandbox: \(error)") }
       throw error
     }

@@ -63,8 +63,10 @@ class Hops:
         return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
 
 
-def hops_init_pids():
-    """Host pids of every process whose command name is hops-init."""
+def hops_init_pids(name="hops-init"):
+    """Host pids of every process whose command name is `name`: hops-init, the
+    PID 1 of sandboxes; or hops-init-warm, one waiting in the daemon's warm pool
+    (not yet any sandbox's, and not a leak while its daemon runs)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -73,7 +75,7 @@ def hops_init_pids():
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        if "(hops-init)" in stat and stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+        if f"({name})" in stat and stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
             pids.append(int(entry.name))
     return pids
 
@@ -118,7 +120,9 @@ def hops():
         "sandbox cgroups": [str(p) for p in Path("/sys/fs/cgroup").glob("*/hops/*") if p.is_dir()]
         + [str(p) for p in Path("/sys/fs/cgroup").glob("hops/*") if p.is_dir()],
         "hops-init processes": hops_init_pids(),
+        "warm hops-init processes": hops_init_pids("hops-init-warm"),
         "sandbox directories": h.sandboxes(),
+        "warm sandbox directories": sorted(p.name for p in (home / "warm").iterdir()) if (home / "warm").exists() else [],
     }
     shutil.rmtree(home, ignore_errors=True)
     assert not any(leftovers.values()), f"left behind: {leftovers}"

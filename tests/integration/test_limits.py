@@ -8,12 +8,14 @@ from conftest import read_line, wait_until
 GUARD = '[ "$(cat /proc/1/comm)" = hops-init ] || { echo NOT-IN-SANDBOX; exit 99; }; '
 
 
-def sandbox_cgroups():
-    """Every sandbox cgroup under Hops' parent, in any controller."""
+def sandbox_cgroups(hops):
+    """Every sandbox cgroup under Hops' parent, in any controller; those of the
+    daemon's warm pool (not yet any sandbox's) are not counted."""
+    warm = {p.name for p in (hops.home / "warm").iterdir()} if (hops.home / "warm").is_dir() else set()
     found = []
     for parent in Path("/sys/fs/cgroup").glob("**/hops"):
         if parent.is_dir() and parent.parent.name != "hops":
-            found += [p for p in parent.iterdir() if p.is_dir()]
+            found += [p for p in parent.iterdir() if p.is_dir() and p.name not in warm]
     return found
 
 
@@ -34,7 +36,7 @@ def test_memory_hog_is_killed_with_137_and_the_oom_message(hops):
     r = hops("run", "--memory", "64M", "--", "/bin/sh", "-c", GUARD + "exec dd if=/dev/zero of=/dev/null bs=128M count=1")
     assert r.returncode == 137
     assert b"hops: sandbox killed: out of memory (limit 64 MiB)" in r.stderr
-    assert wait_until(lambda: not sandbox_cgroups())
+    assert wait_until(lambda: not sandbox_cgroups(hops))
 
 
 def test_memory_below_the_limit_runs(hops):
@@ -55,7 +57,7 @@ def test_fork_bomb_is_contained_and_the_host_can_start_another_sandbox(hops):
     finally:
         bomb.kill()
         bomb.wait()
-    assert wait_until(lambda: not sandbox_cgroups())
+    assert wait_until(lambda: not sandbox_cgroups(hops))
 
 
 def test_pids_limit_caps_the_process_count(hops):
@@ -121,7 +123,7 @@ def test_limits_in_a_profile_are_enforced(hops, tmp_path):
 
 def test_no_sandbox_cgroup_is_left(hops):
     hops("run", "--", "/bin/true", check=True)
-    assert wait_until(lambda: not sandbox_cgroups()), sandbox_cgroups()
+    assert wait_until(lambda: not sandbox_cgroups(hops)), sandbox_cgroups(hops)
 
 
 def test_cpuset_pins_the_sandbox(hops):

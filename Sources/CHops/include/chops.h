@@ -124,6 +124,8 @@ int hops_set_no_new_privs(void);
 
 /// prctl(PR_SET_DUMPABLE, value).
 int hops_set_dumpable(int value);
+/* prctl(PR_SET_NAME): the process name ps and /proc/<pid>/stat show. */
+int hops_set_name(const char *name);
 
 /// Blocks until `pid` has exited but leaves it unreaped (waitid WNOWAIT), so its
 /// pid cannot be reused while we still might signal it. Returns 0 or -1.

@@ -1,0 +1,88 @@
+import FoundationEssentials
+import Glibc
+import HopsCore
+import HopsOS
+
+/// A hops-init that has been started in a sandbox's fresh namespaces and is
+/// waiting on its control socket for the launch plan: the part of a launch
+/// that does not depend on the request, so it can be done ahead of time
+/// (WarmPool) or on the spot.
+///
+/// It owns the daemon's ends of the command's streams and of the control
+/// socket, the user id range of its namespace and its cgroup, until a launch
+/// takes them over or `discard()` gives them back.
+public final class StartedInit: @unchecked Sendable {
+  /// The sandbox id it was started for: its cgroup and directory carry it.
+  public let id: String
+  private(set) var directory: String
+  let pid: pid_t
+  /// The daemon's end of the control socket.
+  let control: Int32
+  /// The daemon's ends of the command's stdin, stdout and stderr; nil when
+  /// hops-init got /dev/null (a sandbox without a command).
+  let streams: (stdin: Int32, stdout: Int32, stderr: Int32)?
+  let ids: UserIDRange?
+  let cgroup: SandboxCgroup?
+  /// Whether hops-init is in its cgroup already (a warm one is; a cold launch
+  /// moves it while hops-init builds the filesystem).
+  var inCgroup: Bool
+
+  init(
+    id: String, directory: String, pid: pid_t, control: Int32, streams: (stdin: Int32, stdout: Int32, stderr: Int32)?,
+    ids: UserIDRange?, cgroup: SandboxCgroup?, inCgroup: Bool
+  ) {
+    self.id = id
+    self.directory = directory
+    self.pid = pid
+    self.control = control
+    self.streams = streams
+    self.ids = ids
+    self.cgroup = cgroup
+    self.inCgroup = inCgroup
+  }
+
+  /// A warm one's directory moves from `warm/` to `sandboxes/` when a launch
+  /// takes it (its mounts are built after this, from the new path).
+  func moveDirectory(to path: String) throws {
+    guard path != directory else { return }
+    guard rename(directory, path) == 0 else {
+      throw HopsError.failed("cannot move \(directory) to \(path): \(errnoString(errno))")
+    }
+    directory = path
+  }
+
+  var descriptors: [Int32] {
+    [control] + (streams.map { [$0.stdin, $0.stdout, $0.stderr] } ?? [])
+  }
+
+  /// Ends it and removes what it held: its process, cgroup and directory. Its
+  /// user id range is released when the last reference goes.
+  public func discard() {
+    descriptors.forEach(FD.close)
+    Glibc.kill(pid, SIGKILL)
+    _ = try? Spawn.wait(pid)
+    cgroup?.remove()
+    SandboxDirectory.remove(directory)
+  }
+}
+
+/// A sandbox's directory on the host: the overlay's upper and work directories
+/// (what the sandbox wrote) and the mount point of its root.
+enum SandboxDirectory {
+  /// Makes it, empty; the upper directory becomes the sandbox's "/", which must
+  /// be traversable.
+  static func create(_ directory: String) throws {
+    for path in [directory, directory + "/upper", directory + "/work", directory + "/rootfs"] {
+      guard mkdir(path, 0o700) == 0 else {
+        let error = errno
+        remove(directory)
+        throw HopsError.failed("cannot create \(path): \(errnoString(error))")
+      }
+    }
+    chmod(directory + "/upper", 0o755)
+  }
+
+  static func remove(_ directory: String) {
+    try? FileManager.default.removeItem(atPath: directory)
+  }
+}

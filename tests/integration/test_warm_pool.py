@@ -1,0 +1,161 @@
+"""The daemon's warm pool: sandboxes' hops-init started ahead of need, in their
+namespaces and cgroups, waiting for a plan. A launch takes one over; the pool
+refills; nothing of it outlives the daemon, even one killed with SIGKILL."""
+import os
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, Hops, hops_init_pids, wait_until
+
+
+def warm_ids(h):
+    directory = h.home / "warm"
+    return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+
+
+def children(daemon_pid, name):
+    """This daemon's child processes called `name` (another daemon, the test
+    session's, may keep a pool of its own)."""
+    return [pid for pid in hops_init_pids(name)
+            if int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) == daemon_pid]
+
+
+def cgroup_dirs(sandbox_id):
+    return [p for p in Path("/sys/fs/cgroup").glob(f"*/hops/{sandbox_id}") if p.is_dir()] + \
+        [p for p in Path("/sys/fs/cgroup").glob(f"hops/{sandbox_id}") if p.is_dir()]
+
+
+def cgroup_procs(sandbox_id):
+    pids = set()
+    for directory in cgroup_dirs(sandbox_id):
+        pids |= {int(line) for line in (directory / "cgroup.procs").read_text().split()}
+    return pids
+
+
+@pytest.fixture
+def pool_daemon():
+    """A daemon of the test's own, in its own home, with the flags given."""
+    started = []
+
+    def start(*flags, env=None):
+        home = Path(tempfile.mkdtemp(prefix="hops-pool-"))
+        h = Hops(home)
+        h.env.update(env or {})
+        process = subprocess.Popen([str(BIN / "hopsd"), "--home", str(home), *flags], env=h.env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert wait_until(lambda: (home / "hops.sock").exists() and h("system", "status").returncode == 0, timeout=20)
+        started.append((h, process))
+        return h, process
+
+    yield start
+    for h, process in started:
+        ids = h("ps", "-aq").stdout.decode().split()
+        if ids:
+            h("rm", "-f", *ids)
+        h("system", "stop")
+        process.wait(timeout=30)
+        assert warm_ids(h) == [], "the pool's directories outlived the daemon"
+        subprocess.run(["rm", "-rf", str(h.home)])
+    assert wait_until(lambda: not any(children(process.pid, "hops-init-warm") for _, process in started))
+
+
+def test_warm_sandboxes_wait_in_their_namespaces_and_cgroups(pool_daemon):
+    h, process = pool_daemon("--warm-sandboxes", "3")
+    assert wait_until(lambda: len(warm_ids(h)) == 3)
+    assert wait_until(lambda: len(children(process.pid, "hops-init-warm")) == 3)
+    for warm_id in warm_ids(h):
+        procs = cgroup_procs(warm_id)
+        assert len(procs) == 1, f"warm {warm_id} should sit alone in its cgroup, has {procs}"
+        pid = procs.pop()
+        assert pid in children(process.pid, "hops-init-warm")
+        # Its own namespaces, not the host's.
+        for ns in ("mnt", "pid", "net", "user", "uts", "ipc"):
+            assert os.readlink(f"/proc/{pid}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}"), ns
+    # Warm sandboxes are nobody's: not listed, not counted as running.
+    assert h("ps", "-aq").stdout == b""
+
+
+def test_a_launch_takes_a_warm_one_and_the_pool_refills(pool_daemon):
+    h, process = pool_daemon("--warm-sandboxes", "2")
+    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(children(process.pid, "hops-init-warm")) == 2)
+    before = set(warm_ids(h))
+    sandbox_id = h("run", "-d", "--memory", "96M", "--", "/bin/sleep", "60", check=True).stdout.decode().strip()
+    assert sandbox_id in before, "the sandbox should be a warm one, taken over"
+    assert sandbox_id not in warm_ids(h)
+    assert (h.home / "sandboxes" / sandbox_id / "state.json").exists()
+    # Its limits were written when it was taken.
+    memory = [d for d in cgroup_dirs(sandbox_id) if (d / "memory.limit_in_bytes").exists() or (d / "memory.max").exists()]
+    if memory:
+        limit_file = memory[0] / ("memory.limit_in_bytes" if (memory[0] / "memory.limit_in_bytes").exists() else "memory.max")
+        assert int(limit_file.read_text()) == 96 << 20
+    # It runs its command as hops-init (no longer warm), and the pool is full again.
+    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(children(process.pid, "hops-init-warm")) == 2)
+    assert len(children(process.pid, "hops-init")) == 1
+    assert h("exec", sandbox_id, "--", "/bin/sh", "-c", "echo $$").stdout.strip() != b""
+    # Sandboxes from the pool behave as any: output, exit code, isolation.
+    r = h("run", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 7")
+    assert (r.returncode, r.stdout, r.stderr) == (7, b"out\n", b"err\n")
+    r = h("run", "--", "/bin/cat", "/proc/1/cmdline")
+    assert r.stdout.split(b"\0")[0] == b"hops-init"
+    h("rm", "-f", sandbox_id, check=True)
+    assert cgroup_dirs(sandbox_id) == []
+
+
+def test_sandboxes_that_need_a_cpuset_start_on_the_spot(pool_daemon):
+    h, _ = pool_daemon("--warm-sandboxes", "2")
+    assert wait_until(lambda: len(warm_ids(h)) == 2)
+    before = set(warm_ids(h))
+    cpuset_available = any(Path("/sys/fs/cgroup").glob("cpuset")) or "cpuset" in (
+        Path("/sys/fs/cgroup/cgroup.controllers").read_text() if Path("/sys/fs/cgroup/cgroup.controllers").exists() else "")
+    if not cpuset_available:
+        pytest.skip("no cpuset controller here")
+    sandbox_id = h("run", "-d", "--cpuset", "0", "--", "/bin/sleep", "30", check=True).stdout.decode().strip()
+    assert sandbox_id not in before
+    assert set(warm_ids(h)) == before, "the pool was not touched"
+    h("rm", "-f", sandbox_id, check=True)
+
+
+def test_no_pool_when_told(pool_daemon):
+    h, process = pool_daemon(env={"HOPS_WARM_SANDBOXES": "0"})
+    r = h("run", "--", "/bin/echo", "cold")
+    assert (r.returncode, r.stdout) == (0, b"cold\n")
+    assert warm_ids(h) == []
+    assert children(process.pid, "hops-init-warm") == []
+
+
+def test_a_bad_pool_size_is_refused():
+    home = Path(tempfile.mkdtemp(prefix="hops-pool-"))
+    try:
+        r = subprocess.run([str(BIN / "hopsd"), "--home", str(home), "--foreground", "--warm-sandboxes", "100"],
+                           capture_output=True, timeout=30)
+        assert r.returncode == 125
+        assert b"--warm-sandboxes must be between 0 and 64" in r.stderr
+        assert not (home / "hops.sock").exists()
+    finally:
+        subprocess.run(["rm", "-rf", str(home)])
+
+
+def test_a_killed_daemon_leaves_no_warm_sandbox_behind(pool_daemon):
+    h, process = pool_daemon("--warm-sandboxes", "3")
+    assert wait_until(lambda: len(warm_ids(h)) == 3 and len(children(process.pid, "hops-init-warm")) == 3)
+    ids = warm_ids(h)
+    pids = children(process.pid, "hops-init-warm")
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    # Their control socket closed: each warm hops-init ends by itself.
+    assert wait_until(lambda: not set(pids) & set(hops_init_pids("hops-init-warm")))
+    # The next daemon removes their directories and cgroups before it makes its own.
+    nxt = subprocess.Popen([str(BIN / "hopsd"), "--home", str(h.home), "--warm-sandboxes", "0"], env=h.env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: h("system", "status").returncode == 0, timeout=20)
+        assert warm_ids(h) == []
+        for warm_id in ids:
+            assert cgroup_dirs(warm_id) == [], f"cgroup of warm {warm_id} left"
+    finally:
+        h("system", "stop")
+        nxt.wait(timeout=30)
