@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 // Descriptor passing over Unix sockets (SCM_RIGHTS): the daemon hands hops-init
 // the pipes of an exec, hops-init hands back the master of a terminal.
 #include <errno.h>
@@ -46,3 +47,5 @@ int hops_receive_with_fds(int sock, void *bytes, int length, int *fds, int *coun
   }
   return (int)n;
 }
+
+int hops_accept_cloexec(int listener) { return accept4(listener, NULL, NULL, SOCK_CLOEXEC); }

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "chops.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -38,4 +39,14 @@ void hops_set_filesystem_ids(unsigned uid, unsigned gid) {
   // Per thread (the raw system calls, not glibc's process-wide setxid).
   setfsgid(gid);
   setfsuid(uid);
+}
+
+int hops_schedule_idle(int pid) {
+  struct sched_param param = {.sched_priority = 0};
+  return sched_setscheduler(pid, SCHED_IDLE, &param);
+}
+
+int hops_schedule_normal(int pid) {
+  struct sched_param param = {.sched_priority = 0};
+  return sched_setscheduler(pid, SCHED_OTHER, &param);
 }

@@ -67,6 +67,14 @@ struct Run: AsyncParsableCommand {
       let (policy, profile) = try sandbox.buildPolicy(path: path, home: daemon.home)
       let mode = try stdioMode()
       if verbose { sandbox.describe(policy, profile: profile, command: command) }
+      if !detach, mode != .terminal, sandbox.image == nil,
+        let streams = DirectRunClient.streams(forwardStdin: mode == .pipes(forwardStdin: true))
+      {
+        var request = Hops_V1_RunRequest(policy: policy, command: command, profile: profile.name)
+        request.name = name ?? ""
+        let direct = DirectRunClient(home: daemon.home, request: request, verbose: verbose)
+        if let code = try direct.run(streams: streams) { return code }
+      }
       let connection = try daemon.connect()
       if let image = sandbox.image { try await sandbox.pullIfMissing(image, on: connection) }
       var request = Hops_V1_RunRequest(policy: policy, command: command, profile: profile.name)

@@ -104,11 +104,7 @@ struct RunClient {
             case .exit(let exit):
               // Raw mode has output processing off: lines would staircase.
               terminal?.restore()
-              if !exit.message.isEmpty { Console.error("hops: \(exit.message)") }
-              if verbose { Console.error("hops: " + UsageText.summary(exit.usage)) }
-              if !exit.keptPath.isEmpty {
-                Console.error("hops: sandbox kept at \(exit.keptPath) (its changes to the rootfs are in \(exit.keptPath)/upper)")
-              }
+              Self.report(exit, verbose: verbose)
               sender.finish()
               return exit.code
             case nil:
@@ -124,6 +120,16 @@ struct RunClient {
       }
     } catch let error as RPCError where error.code == .unavailable {
       throw HopsError(.unavailable, "lost the connection to hopsd: \(error.message)", hint: "see \(home.logFile)")
+    }
+  }
+
+  /// What the user learns at the end of a run besides its exit code: why Hops
+  /// ended it, its usage (with --verbose), where it was kept.
+  static func report(_ exit: Hops_V1_RunExit, verbose: Bool) {
+    if !exit.message.isEmpty { Console.error("hops: \(exit.message)") }
+    if verbose { Console.error("hops: " + UsageText.summary(exit.usage)) }
+    if !exit.keptPath.isEmpty {
+      Console.error("hops: sandbox kept at \(exit.keptPath) (its changes to the rootfs are in \(exit.keptPath)/upper)")
     }
   }
 

@@ -26,6 +26,8 @@ public struct HopsHome: Sendable, Equatable {
   }
 
   public var socketPath: String { root + "/hops.sock" }
+  /// Direct runs: a run's own streams passed to the daemon (see DirectRunServer).
+  public var directRunSocketPath: String { root + "/run.sock" }
   public var pidFile: String { root + "/hopsd.pid" }
   public var logFile: String { root + "/hopsd.log" }
   public var profilesDir: String { root + "/profiles" }

@@ -57,6 +57,10 @@ final class Daemon: Sendable {
     }
     let registry = SandboxRegistry(stopped: SandboxRegistry.loadStopped(home: home), maxRunning: limits.maxSandboxes)
     let stopping = Mutex<GRPCServer<HTTP2ServerTransport.Posix>?>(nil)
+    // Direct runs (their own socket, no gRPC): see DirectRunServer.
+    let direct = try DirectRunServer(
+      home: home, starter: SandboxStarter(launcher: launcher, registry: registry, logger: logger), access: access,
+      logger: logger)
     let shutdownRequested = AsyncStream<Void>.makeStream()
 
     let service = HopsService(
@@ -99,11 +103,13 @@ final class Daemon: Sendable {
       }
       guard try await server.listeningAddress != nil else { return }
       access.secure(socket: home.socketPath, home: home)
+      direct.serve()
       logger.info("hopsd listening", metadata: ["socket": "\(home.socketPath)", "pid": "\(getpid())", "version": "\(HopsVersion.current)"])
 
       group.addTask { [logger] in
         for await _ in shutdownRequested.stream {
           logger.info("stopping: ending every sandbox")
+          direct.stop()
           launcher.pool?.drain()
           registry.killAll(reason: "the daemon is stopping")
           await registry.waitUntilEmpty(seconds: 10)
@@ -116,6 +122,7 @@ final class Daemon: Sendable {
           try? await Task.sleep(for: .seconds(15))
           if Task.isCancelled { return }
           logger.warning("calls still open after 15 s; stopping anyway")
+          unlink(self.home.directRunSocketPath)
           launcher.pool?.drain()
           launcher.teardownNetwork()
           unlink(self.home.pidFile)
@@ -125,6 +132,7 @@ final class Daemon: Sendable {
     }
     } catch is ServerStopped {}
     unlink(home.socketPath)
+    direct.stop()
     launcher.pool?.drain()
     launcher.teardownNetwork()
     logger.info("hopsd stopped")

@@ -42,50 +42,58 @@ struct RunSession {
   }
 }
 
-/// Launching a sandbox for Run and Create: the name reserved first, the launch
-/// off the async threads, then registration (refused while the daemon stops).
+/// Launching a sandbox for Run, Create and direct runs: the name reserved
+/// first (with the id of a warm hops-init when one is ready), the launch, then
+/// registration (refused while the daemon stops).
 struct SandboxStarter {
   let launcher: SandboxLauncher
   let registry: SandboxRegistry
   let logger: Logger
 
   func start(_ request: Hops_V1_RunRequest, kind: SandboxRecord.Kind, terminal: Terminal.Size? = nil) async throws -> Sandbox {
-    let policy = try mappingErrorsSync { try Policy(request: request) }
+    let starter = self
+    return try await mappingErrors {
+      try await offloaded { try starter.startBlocking(request, kind: kind, terminal: terminal) }
+    }
+  }
+
+  /// The same, on the caller's thread: it blocks (spawning, mounts), so never
+  /// on an async one. `stdio`: a direct run's streams (see the launcher).
+  func startBlocking(
+    _ request: Hops_V1_RunRequest, kind: SandboxRecord.Kind, terminal: Terminal.Size? = nil, stdio: [Int32]? = nil
+  ) throws -> Sandbox {
+    let policy = try Policy(request: request)
     let name = request.name.isEmpty ? nil : request.name
     var options = SandboxLauncher.Options(
       name: name, kind: kind, profile: request.profile.isEmpty ? nil : request.profile, terminal: terminal)
-    let command = request.command
-    let launcher = self.launcher
-    let registry = self.registry
-    let sandbox = try await mappingErrors {
-      if let name { try Policy.validateName(name, what: "sandbox") }
-      // A warm hops-init, when one is ready, gives the sandbox its id.
-      let warm = launcher.takeWarm(for: policy, kind: kind)
-      if let warm { options.id = warm.id }
-      do { try registry.reserve(id: options.id, name: name) } catch {
-        if let warm { Threads.detach { warm.discard() } }
-        throw error
-      }
-      let chosen = options
-      do {
-        return try await offloaded { try launcher.launch(policy: policy, command: command, options: chosen, warm: warm) }
-      } catch {
-        registry.release(id: options.id)
-        throw error
-      }
+    options.stdio = stdio
+    if let name { try Policy.validateName(name, what: "sandbox") }
+    // A warm hops-init, when one is ready, gives the sandbox its id.
+    let warm = launcher.takeWarm(for: policy, kind: kind)
+    if let warm { options.id = warm.id }
+    do { try registry.reserve(id: options.id, name: name) } catch {
+      if let warm { Threads.detach { warm.discard() } }
+      throw error
     }
+    let sandbox: Sandbox
+    do {
+      sandbox = try launcher.launch(policy: policy, command: request.command, options: options, warm: warm)
+    } catch {
+      registry.release(id: options.id)
+      throw error
+    }
+    let registry = self.registry
     guard registry.add(sandbox) else {
       sandbox.kill(reason: "the daemon is stopping", discardOutput: true)
       sandbox.start(output: nil, onExit: { registry.exited($0) }, onFinished: { registry.tornDown(sandbox) })
-      throw RPCError(code: .unavailable, message: "hopsd is stopping; run again once it has restarted")
+      throw HopsError(.unavailable, "hopsd is stopping; run again once it has restarted")
     }
     logger.info(
       "sandbox started",
-      metadata: ["id": "\(sandbox.id)", "name": "\(name ?? "")", "kind": "\(kind.rawValue)", "pid": "\(sandbox.initPid)", "command": "\(command)"])
+      metadata: [
+        "id": "\(sandbox.id)", "name": "\(name ?? "")", "kind": "\(kind.rawValue)", "pid": "\(sandbox.initPid)",
+        "command": "\(request.command)", "direct": "\(stdio != nil)",
+      ])
     return sandbox
   }
-}
-
-func mappingErrorsSync<T>(_ body: () throws -> T) throws -> T {
-  do { return try body() } catch { throw RPCError(error) }
 }

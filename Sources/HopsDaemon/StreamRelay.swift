@@ -68,15 +68,7 @@ enum StreamRelay {
           case .stderr(let bytes): output = .with { $0.stderr = .init(bytes) }
           case .exit(let exit):
             onExit(exit)
-            output = .with {
-              $0.exit = .with {
-                $0.code = exit.code
-                $0.signal = exit.signal
-                $0.message = exit.message ?? ""
-                $0.keptPath = exit.keptPath ?? ""
-                $0.usage = .init(exit.usage)
-              }
-            }
+            output = .with { $0.exit = .init(exit) }
           }
           if !clientGone {
             do {
@@ -93,6 +85,19 @@ enum StreamRelay {
       }
     } onCancel: {
       endpoint.abandon()
+    }
+  }
+}
+
+extension Hops_V1_RunExit {
+  /// A sandbox's (or exec's) exit as the client gets it.
+  init(_ exit: SandboxExit) {
+    self = .with {
+      $0.code = exit.code
+      $0.signal = exit.signal
+      $0.message = exit.message ?? ""
+      $0.keptPath = exit.keptPath ?? ""
+      $0.usage = .init(exit.usage)
     }
   }
 }

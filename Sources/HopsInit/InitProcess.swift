@@ -42,11 +42,19 @@ public enum InitProcess {
       guard let frame = try control.receive() else { _exit(125) }
       plan = try JSONDecoder().decode(LaunchPlan.self, from: Data(frame))
       // More descriptors than one message carries come on frames of their own.
-      while control.queuedDescriptors < plan.descriptorCount {
+      while control.queuedDescriptors < plan.descriptorCount + (plan.stdioPassed ? 3 : 0) {
         guard let more = try control.receive(), more == LaunchPlan.descriptorsFrame else { _exit(125) }
       }
     } catch {
       fail(control, code: 125, "hops-init: cannot read the launch plan: \(error)")
+    }
+    if plan.stdioPassed {
+      // The client's own streams replace the daemon's pipes on fds 0-2.
+      guard let stdio = control.takeDescriptors(3) else { fail(control, code: 125, "hops-init: the plan's streams are missing") }
+      for (target, fd) in stdio.enumerated() {
+        dup2(fd, Int32(target))
+        FD.close(fd)
+      }
     }
     let mounts = control.takeDescriptors(plan.descriptorCount) ?? []
     ProcessControl.setName("hops-init")

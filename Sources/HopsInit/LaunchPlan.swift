@@ -43,6 +43,10 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   /// Descriptors that follow the plan (SCM_RIGHTS, on the plan's frame and on
   /// `descriptorsFrame` frames after it): detached mounts the daemon built.
   public var descriptorCount = 0
+  /// The command's stdin, stdout and stderr come first among those
+  /// descriptors (a direct run: the client's own, not the daemon's pipes);
+  /// they are not counted in `descriptorCount`.
+  public var stdioPassed = false
   /// hops-init runs in its own user namespace (root inside is an unprivileged
   /// id outside): device nodes are bound from the host, not made.
   public var userNamespace = false

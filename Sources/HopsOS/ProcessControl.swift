@@ -18,6 +18,17 @@ public enum ProcessControl {
     try syscall("prctl", "PR_SET_DUMPABLE") { hops_set_dumpable(value ? 1 : 0) }
   }
 
+  /// The calling thread (and what it starts) runs only when a CPU would
+  /// otherwise be idle (SCHED_IDLE).
+  public static func scheduleOnlyWhenIdle() {
+    _ = hops_schedule_idle(0)
+  }
+
+  /// Back to the normal scheduling class (root may do this to any process).
+  public static func scheduleNormally(_ pid: pid_t) throws(SyscallError) {
+    try syscall("sched_setscheduler", "SCHED_OTHER") { hops_schedule_normal(pid) }
+  }
+
   /// The name ps and /proc/<pid>/stat show (at most 15 bytes).
   public static func setName(_ name: String) {
     _ = hops_set_name(name)

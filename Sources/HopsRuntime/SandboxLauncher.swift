@@ -86,6 +86,10 @@ public struct SandboxLauncher: Sendable {
     public var profile: String?
     /// Run the command on a pseudo-terminal of this size.
     public var terminal: Terminal.Size?
+    /// A direct run's stdin, stdout and stderr (the client's own): hops-init
+    /// gets them for the command, and the daemon relays nothing. The caller
+    /// keeps and closes these.
+    public var stdio: [Int32]?
 
     public init(id: String = SandboxLauncher.newID(), name: String? = nil, kind: SandboxRecord.Kind = .run, profile: String? = nil, terminal: Terminal.Size? = nil) {
       self.id = id
@@ -138,6 +142,9 @@ public struct SandboxLauncher: Sendable {
       unused = nil
       started = warm
       do {
+        // It was started at idle priority (WarmPool): from now on it is the
+        // sandbox's PID 1, scheduled like any process.
+        try ProcessControl.scheduleNormally(warm.pid)
         try warm.moveDirectory(to: home.sandbox(id: warm.id))
         try warm.cgroup?.apply(limits)
       } catch {
@@ -217,7 +224,9 @@ public struct SandboxLauncher: Sendable {
       // cgroup (unless it is there already); it runs nothing of the command
       // before our "go".
       let channel = ControlChannel(fd: started.control)
-      let passed = builder?.descriptors ?? []
+      let stdio = terminal == nil ? options.stdio : nil
+      plan.stdioPassed = stdio != nil
+      let passed = (stdio ?? []) + (builder?.descriptors ?? [])
       let batch = Int(HOPS_MAX_PASSED_FDS)
       try channel.send(Array(try JSONEncoder().encode(plan)), descriptors: Array(passed.prefix(batch)))
       for start in stride(from: batch, to: passed.count, by: batch) {
@@ -241,7 +250,11 @@ public struct SandboxLauncher: Sendable {
         }
       }
       var main: ProcessStreams?
-      if let streams = started.streams {
+      if let streams = started.streams, stdio != nil {
+        // hops-init has the client's streams: our pipes have no use.
+        [streams.stdin, streams.stdout, streams.stderr].forEach(FD.close)
+        opened.removeAll { [streams.stdin, streams.stdout, streams.stderr].contains($0) }
+      } else if let streams = started.streams {
         try FD.setNonBlocking(streams.stdin)
         [streams.stdin, streams.stdout, streams.stderr].forEach { FD.growPipe($0) }
         main = ProcessStreams(stdin: streams.stdin, stdout: streams.stdout, stderr: streams.stderr, terminal: terminalFD)

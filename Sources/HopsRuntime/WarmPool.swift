@@ -69,6 +69,10 @@ public final class WarmPool: Sendable {
   }
 
   private func refillLoop() {
+    // Refills use only CPU time that launches leave idle, and so do the warm
+    // hops-inits started here (they inherit it) until a launch takes one
+    // (see `SandboxLauncher.launch`): a launch never waits behind the pool.
+    ProcessControl.scheduleOnlyWhenIdle()
     while true {
       wake.wait()
       let (missing, stopped, failing) = state.withLock { ($0.stopped ? 0 : size - $0.ready.count, $0.stopped, $0.failing) }

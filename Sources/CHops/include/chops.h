@@ -126,6 +126,10 @@ int hops_set_no_new_privs(void);
 int hops_set_dumpable(int value);
 /* prctl(PR_SET_NAME): the process name ps and /proc/<pid>/stat show. */
 int hops_set_name(const char *name);
+/* sched_setscheduler: SCHED_IDLE (runs only on otherwise idle CPUs) or back to
+   SCHED_OTHER, for a thread or process (0: the calling thread). */
+int hops_schedule_idle(int pid);
+int hops_schedule_normal(int pid);
 
 /// Blocks until `pid` has exited but leaves it unreaped (waitid WNOWAIT), so its
 /// pid cannot be reused while we still might signal it. Returns 0 or -1.
@@ -155,6 +159,8 @@ int hops_get_window_size(int fd, unsigned short *rows, unsigned short *cols);
 /// HOPS_MAX_PASSED_FDS) over a Unix socket. Returns bytes sent or -errno.
 #define HOPS_MAX_PASSED_FDS 32
 int hops_send_with_fds(int socket, const void *bytes, int length, const int *fds, int count);
+/* accept4(SOCK_CLOEXEC): a connection never leaks into a process we start. */
+int hops_accept_cloexec(int listener);
 
 /// Receives up to `length` bytes; passed descriptors (close-on-exec) go to
 /// `fds` (room for HOPS_MAX_PASSED_FDS) and their number to `*count`.

@@ -578,6 +578,93 @@ public nonisolated struct Hops_V1_RunExit: Sendable {
   fileprivate var _usage: Hops_V1_Usage? = nil
 }
 
+/// A direct run, on $HOPS_HOME/run.sock instead of gRPC: length-prefixed
+/// frames of these (a 4-byte little-endian length, then the message). The first
+/// input is the request, sent with the command's stdin, stdout and stderr as
+/// descriptors (SCM_RIGHTS): the sandbox's command reads and writes them itself,
+/// nothing is relayed. Only pipes, sockets, regular files and non-terminal
+/// character devices are taken. See docs/design-notes.md.
+public nonisolated struct Hops_V1_DirectRunInput: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Hops_V1_DirectRunInput.OneOf_Kind? = nil
+
+  public var request: Hops_V1_RunRequest {
+    get {
+      if case .request(let v)? = kind {return v}
+      return Hops_V1_RunRequest()
+    }
+    set {kind = .request(newValue)}
+  }
+
+  /// A signal for the command (the client got it).
+  public var signal: Int32 {
+    get {
+      if case .signal(let v)? = kind {return v}
+      return 0
+    }
+    set {kind = .signal(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case request(Hops_V1_RunRequest)
+    /// A signal for the command (the client got it).
+    case signal(Int32)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Hops_V1_DirectRunOutput: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Hops_V1_DirectRunOutput.OneOf_Kind? = nil
+
+  public var started: Hops_V1_RunStarted {
+    get {
+      if case .started(let v)? = kind {return v}
+      return Hops_V1_RunStarted()
+    }
+    set {kind = .started(newValue)}
+  }
+
+  public var exit: Hops_V1_RunExit {
+    get {
+      if case .exit(let v)? = kind {return v}
+      return Hops_V1_RunExit()
+    }
+    set {kind = .exit(newValue)}
+  }
+
+  /// The run could not start: why, for the user (the client exits 125).
+  public var error: String {
+    get {
+      if case .error(let v)? = kind {return v}
+      return String()
+    }
+    set {kind = .error(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+    case started(Hops_V1_RunStarted)
+    case exit(Hops_V1_RunExit)
+    /// The run could not start: why, for the user (the client exits 125).
+    case error(String)
+
+  }
+
+  public init() {}
+}
+
 public nonisolated struct Hops_V1_StatusRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2397,6 +2484,147 @@ nonisolated extension Hops_V1_RunExit: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.message != rhs.message {return false}
     if lhs.keptPath != rhs.keptPath {return false}
     if lhs._usage != rhs._usage {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_DirectRunInput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DirectRunInput"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}signal\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Hops_V1_RunRequest?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .request(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .request(v)
+        }
+      }()
+      case 2: try {
+        var v: Int32?
+        try decoder.decodeSingularInt32Field(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .signal(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.kind {
+    case .request?: try {
+      guard case .request(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .signal?: try {
+      guard case .signal(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_DirectRunInput, rhs: Hops_V1_DirectRunInput) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Hops_V1_DirectRunOutput: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DirectRunOutput"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}started\0\u{1}exit\0\u{1}error\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Hops_V1_RunStarted?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .started(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .started(v)
+        }
+      }()
+      case 2: try {
+        var v: Hops_V1_RunExit?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .exit(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .exit(v)
+        }
+      }()
+      case 3: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.kind != nil {try decoder.handleConflictingOneOf()}
+          self.kind = .error(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.kind {
+    case .started?: try {
+      guard case .started(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .exit?: try {
+      guard case .exit(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .error?: try {
+      guard case .error(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Hops_V1_DirectRunOutput, rhs: Hops_V1_DirectRunOutput) -> Bool {
+    if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

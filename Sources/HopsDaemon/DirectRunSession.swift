@@ -1,0 +1,133 @@
+import Glibc
+import HopsAPI
+import HopsCore
+import HopsOS
+import HopsRuntime
+import Logging
+import SwiftProtobuf
+
+/// One direct run (see DirectRunServer), on its own thread: the peer checked,
+/// the request and its three streams read, the sandbox started with them, the
+/// client's signals forwarded, and the exit sent back. If the client goes away
+/// first, the sandbox is killed, as with a Run call.
+struct DirectRunSession {
+  let fd: Int32
+  let starter: SandboxStarter
+  let access: SocketAccess
+  let logger: Logger
+
+  init(fd: Int32, starter: SandboxStarter, access: SocketAccess, logger: Logger) {
+    self.fd = fd
+    self.starter = starter
+    self.access = access
+    self.logger = logger
+  }
+
+  func serve() {
+    let channel = ControlChannel(fd: fd)
+    defer { channel.close() }
+    guard let peer = Self.peer(of: fd), access.allows(peer) else {
+      logger.warning("refused a direct run", metadata: ["reason": "its peer is neither the daemon's user nor in its group"])
+      return
+    }
+    // The request, with the command's stdin, stdout and stderr.
+    let request: Hops_V1_RunRequest
+    let stdio: [Int32]
+    do {
+      guard let frame = try channel.receive() else { return }
+      let input = try Hops_V1_DirectRunInput(serializedBytes: frame)
+      guard case .request(let received)? = input.kind else {
+        return send(channel, .with { $0.error = "the first message of a direct run must be its request" })
+      }
+      guard let descriptors = channel.takeDescriptors(3), channel.queuedDescriptors == 0 else {
+        return send(channel, .with { $0.error = "a direct run needs exactly its stdin, stdout and stderr, passed with its request" })
+      }
+      request = received
+      stdio = descriptors
+    } catch {
+      return send(channel, .with { $0.error = "cannot read the direct run's request: \(error)" })
+    }
+    var held = stdio
+    defer { held.forEach(FD.close) }
+    for (fd, name) in zip(stdio, ["stdin", "stdout", "stderr"]) {
+      if let refusal = PassedStreams.refusal(fd) {
+        return send(channel, .with { $0.error = "the run's \(name) cannot be given to a sandbox: \(refusal)" })
+      }
+    }
+
+    let sandbox: Sandbox
+    do {
+      sandbox = try starter.startBlocking(request, kind: .run, stdio: stdio)
+    } catch let error as HopsError {
+      return send(channel, .with { $0.error = error.description })
+    } catch {
+      return send(channel, .with { $0.error = "\(error)" })
+    }
+    // hops-init has its own copies; ours would keep a pipe's reader from end-of-file.
+    held.forEach(FD.close)
+    held = []
+
+    // The exit is told on a pipe, so one poll waits for it and for the client.
+    guard let exitPipe = try? FD.pipe() else {
+      sandbox.kill(reason: "the daemon could not follow the sandbox", discardOutput: true)
+      return
+    }
+    defer { [exitPipe.read, exitPipe.write].forEach(FD.close) }
+    let registry = starter.registry
+    sandbox.start(
+      output: nil,
+      onExit: { record in
+        registry.exited(record)
+        _ = write(exitPipe.write, "x", 1)
+      },
+      onFinished: { registry.tornDown(sandbox) })
+    send(channel, .with {
+      $0.started = .with {
+        $0.sandboxID = sandbox.id
+        $0.rootfsPath = sandbox.rootfs.path
+        $0.address = sandbox.address ?? ""
+      }
+    })
+
+    var clientGone = false
+    while true {
+      var entries = [pollfd(fd: exitPipe.read, events: Int16(POLLIN), revents: 0)]
+      if !clientGone { entries.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+      if poll(&entries, nfds_t(entries.count), -1) < 0 {
+        if errno == EINTR { continue }
+        sandbox.kill(reason: "the daemon could not follow the sandbox", discardOutput: true)
+        clientGone = true
+        continue
+      }
+      if entries[0].revents != 0 { break }
+      if !clientGone && entries[1].revents != 0 {
+        let open = (try? channel.fill()) ?? false
+        while let frame = try? channel.nextFrame() {
+          if case .signal(let number)? = (try? Hops_V1_DirectRunInput(serializedBytes: frame))?.kind {
+            sandbox.signal(number)
+          }
+        }
+        if !open {
+          clientGone = true
+          sandbox.kill(reason: "the client disconnected", discardOutput: true)
+        }
+      }
+    }
+    guard let exit = sandbox.exit else { return }
+    logger.info("sandbox ended", metadata: ["id": "\(sandbox.id)", "code": "\(exit.code)"])
+    if !clientGone { send(channel, .with { $0.exit = .init(exit) }) }
+  }
+
+  private func send(_ channel: ControlChannel, _ output: Hops_V1_DirectRunOutput) {
+    guard let bytes: [UInt8] = try? output.serializedBytes() else { return }
+    try? channel.send(bytes)
+  }
+
+  /// SO_PEERCRED: who connected (the kernel's record, not the peer's claim).
+  static func peer(of fd: Int32) -> SocketAccess.PeerCredentials? {
+    var credentials = SocketAccess.PeerCredentials()
+    var length = socklen_t(MemoryLayout<SocketAccess.PeerCredentials>.size)
+    guard getsockopt(fd, SOL_SOCKET, SocketAccess.peerCredentialsOption, &credentials, &length) == 0 else { return nil }
+    return credentials
+  }
+}
