@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -59,3 +61,17 @@ int hops_gz_read(void *file, void *buffer, unsigned length, const char **message
 }
 
 void hops_gz_close(void *file) { gzclose((gzFile)file); }
+
+static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *walk) {
+  (void)info;
+  (void)walk;
+  int result = (type == FTW_DP) ? rmdir(path) : unlink(path);
+  return (result < 0 && errno != ENOENT) ? -1 : 0;
+}
+
+int hops_remove_tree(const char *path) {
+  // Depth first, never following a symlink or crossing into another mount.
+  int result = nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+  if (result < 0 && errno == ENOENT) return 0;
+  return result < 0 ? -errno : 0;
+}

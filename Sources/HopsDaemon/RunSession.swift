@@ -76,6 +76,7 @@ struct SandboxStarter {
       throw error
     }
     let sandbox: Sandbox
+    let launchStarted = ContinuousClock.now
     do {
       sandbox = try launcher.launch(policy: policy, command: request.command, options: options, warm: warm)
     } catch {
@@ -92,8 +93,16 @@ struct SandboxStarter {
       "sandbox started",
       metadata: [
         "id": "\(sandbox.id)", "name": "\(name ?? "")", "kind": "\(kind.rawValue)", "pid": "\(sandbox.initPid)",
-        "command": "\(request.command)", "direct": "\(stdio != nil)",
+        "command": "\(request.command)", "direct": "\(stdio != nil)", "warm": "\(warm != nil)",
+        "launch_ms": "\(Self.milliseconds(since: launchStarted))",
       ])
     return sandbox
+  }
+
+  /// Milliseconds since `start`, to a tenth, for the log.
+  static func milliseconds(since start: ContinuousClock.Instant) -> String {
+    let elapsed = (ContinuousClock.now - start).components
+    let tenths = elapsed.seconds * 10_000 + elapsed.attoseconds / 100_000_000_000_000
+    return "\(tenths / 10).\(tenths % 10)"
   }
 }

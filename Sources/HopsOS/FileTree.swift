@@ -236,3 +236,13 @@ public enum FileTree {
     }
   }
 }
+
+extension FileTree {
+  /// Removes `path` and everything under it, without following symlinks or
+  /// crossing mounts; a path that is not there is fine. (Foundation's
+  /// removeItem costs about a millisecond more per sandbox.)
+  public static func remove(_ path: String) throws(SyscallError) {
+    let result = hops_remove_tree(path)
+    if result < 0 { throw SyscallError("remove", errno: -result, detail: path) }
+  }
+}

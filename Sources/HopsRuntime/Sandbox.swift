@@ -421,11 +421,11 @@ public final class Sandbox: Sendable {
   }
 
   private func removeDirectory() {
-    do { try FileManager.default.removeItem(atPath: directory) } catch {
+    do { try FileTree.remove(directory) } catch {
       // The overlay's work directory can briefly stay busy while the kernel tears
       // the namespace down; one retry covers it.
       usleep(20_000)
-      try? FileManager.default.removeItem(atPath: directory)
+      try? FileTree.remove(directory)
     }
   }
 }

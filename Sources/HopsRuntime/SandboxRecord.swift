@@ -90,7 +90,12 @@ public struct SandboxRecord: Codable, Sendable, Equatable {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     let data = try encoder.encode(self)
     let temporary = directory + "/.state.json.tmp"
-    try data.write(to: URL(fileURLWithPath: temporary))
+    // Plain open and write: Foundation's Data.write costs about a millisecond
+    // more, on every launch.
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw HopsError.failed("cannot save \(temporary): \(errnoString(errno))") }
+    defer { close(fd) }
+    do { try FD.writeAll(fd, [UInt8](data)) } catch { throw HopsError.failed("cannot save \(temporary): \(error)") }
     guard rename(temporary, directory + "/state.json") == 0 else {
       throw HopsError.failed("cannot save \(directory)/state.json: \(errnoString(errno))")
     }

@@ -83,6 +83,6 @@ enum SandboxDirectory {
   }
 
   static func remove(_ directory: String) {
-    try? FileManager.default.removeItem(atPath: directory)
+    try? FileTree.remove(directory)
   }
 }

@@ -92,6 +92,9 @@ int hops_open_no_symlinks(const char *path, int flags);
 long hops_filesystem_type(int fd);
 
 /// gzip-or-plain file reading through zlib (gzread passes plain files through).
+/* Removes a directory tree (or a file), depth first, without following
+   symlinks or crossing mounts; 0, or -errno. */
+int hops_remove_tree(const char *path);
 void *hops_gz_open(const char *path);
 /// Returns bytes read, 0 at end, -1 on error (then *message is set).
 int hops_gz_read(void *file, void *buffer, unsigned length, const char **message);
