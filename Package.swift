@@ -94,6 +94,7 @@ let package = Package(
     .testTarget(name: "HopsInitTests", dependencies: ["HopsInit"]),
     .testTarget(name: "HopsOSTests", dependencies: ["HopsOS"]),
     .testTarget(name: "HopsAPITests", dependencies: ["HopsAPI", "HopsCore", "HopsPolicy"]),
+    .testTarget(name: "HopsCLITests", dependencies: ["HopsCLI", "HopsPolicy"]),
     .testTarget(name: "HopsRuntimeTests", dependencies: ["HopsRuntime", "HopsCore", "HopsPolicy", "CSeccomp"]),
   ]
 )
