@@ -167,6 +167,9 @@ public final class Sandbox: Sendable {
       exec.ended(SandboxExit(code: 137, signal: SIGKILL, message: "the sandbox ended (\(exit.message ?? "its command exited"))"))
     }
     channel.close()
+    // Teardown, once the client has its exit: what the sandbox wrote (nothing
+    // of it is kept, and nothing runs in it any more).
+    if record.removedOnExit { removeDirectory() }
     // Every process of the sandbox is gone (its pid namespace died with
     // hops-init), so the cgroup can go. The kernel may still count the exiting
     // tasks for a moment (EBUSY); remove() waits that out after the client has
@@ -250,9 +253,8 @@ public final class Sandbox: Sendable {
       state.record.peakMemoryBytes = usage.peakMemoryBytes
       return state.record
     }
-    if record.removedOnExit {
-      removeDirectory()
-    } else {
+    // A removed sandbox's directory goes after its exit is told (see monitor).
+    if !record.removedOnExit {
       try? record.save(to: directory)
       if record.keep { exit.keptPath = directory }
     }
