@@ -2,9 +2,11 @@
 #include "chops.h"
 
 #include <sched.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <unistd.h>
 
 int hops_signalfd_all(void) {
   sigset_t all;
@@ -46,7 +48,16 @@ int hops_schedule_idle(int pid) {
   return sched_setscheduler(pid, SCHED_IDLE, &param);
 }
 
-int hops_schedule_normal(int pid) {
+int hops_schedule_normal(int pid, int nice) {
   struct sched_param param = {.sched_priority = 0};
-  return sched_setscheduler(pid, SCHED_OTHER, &param);
+  if (sched_setscheduler(pid, SCHED_OTHER, &param) < 0) return -1;
+  return setpriority(PRIO_PROCESS, (id_t)pid, nice);
+}
+
+int hops_nice_self(int nice) { return setpriority(PRIO_PROCESS, 0, nice); }
+
+int hops_process_nice(void) {
+  errno = 0;
+  int value = getpriority(PRIO_PROCESS, (id_t)getpid());
+  return errno == 0 ? value : 0;
 }

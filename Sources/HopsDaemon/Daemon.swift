@@ -103,7 +103,7 @@ final class Daemon: Sendable {
       }
       guard try await server.listeningAddress != nil else { return }
       access.secure(socket: home.socketPath, home: home)
-      direct.serve()
+      try direct.serve()
       logger.info("hopsd listening", metadata: ["socket": "\(home.socketPath)", "pid": "\(getpid())", "version": "\(HopsVersion.current)"])
 
       group.addTask { [logger] in

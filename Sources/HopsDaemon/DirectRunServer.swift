@@ -46,8 +46,8 @@ final class DirectRunServer: Sendable {
   }
 
   /// Accepts connections on a thread of its own until `stop`.
-  func serve() {
-    Threads.detach { [self] in
+  func serve() throws {
+    let started = Threads.start { [self] in
       while true {
         let connection = UnixSocket.accept(listener)
         if connection < 0 {
@@ -62,9 +62,15 @@ final class DirectRunServer: Sendable {
           continue
         }
         let session = DirectRunSession(fd: connection, starter: starter, access: access, logger: logger)
-        Threads.detach { session.serve() }
+        // A connection without a thread of its own is closed: the client
+        // sees it end and says so; the accept loop never runs a session.
+        if !Threads.start({ session.serve() }) {
+          logger.warning("refused a direct run", metadata: ["reason": "no thread for it"])
+          close(connection)
+        }
       }
     }
+    guard started else { throw HopsError.failed("cannot start a thread for \(path)") }
   }
 
   /// No new runs: the socket goes, and `accept` returns.

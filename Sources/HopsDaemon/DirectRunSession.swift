@@ -30,23 +30,30 @@ struct DirectRunSession {
       logger.warning("refused a direct run", metadata: ["reason": "its peer is neither the daemon's user nor in its group"])
       return
     }
-    // The request, with the command's stdin, stdout and stderr.
+    // The request, with the command's stdin, stdout and stderr; a client that
+    // connects and says nothing does not hold a thread for long.
+    Self.setReceiveTimeout(fd, seconds: Self.requestTimeoutSeconds)
     let request: Hops_V1_RunRequest
     let stdio: [Int32]
     do {
       guard let frame = try channel.receive() else { return }
       let input = try Hops_V1_DirectRunInput(serializedBytes: frame)
+      // Every descriptor that came is ours to close unless it is exactly the three.
+      let passed = channel.takeDescriptors(channel.queuedDescriptors) ?? []
       guard case .request(let received)? = input.kind else {
+        passed.forEach(FD.close)
         return send(channel, .with { $0.error = "the first message of a direct run must be its request" })
       }
-      guard let descriptors = channel.takeDescriptors(3), channel.queuedDescriptors == 0 else {
+      guard passed.count == 3 else {
+        passed.forEach(FD.close)
         return send(channel, .with { $0.error = "a direct run needs exactly its stdin, stdout and stderr, passed with its request" })
       }
       request = received
-      stdio = descriptors
+      stdio = passed
     } catch {
       return send(channel, .with { $0.error = "cannot read the direct run's request: \(error)" })
     }
+    Self.setReceiveTimeout(fd, seconds: 0)
     var held = stdio
     defer { held.forEach(FD.close) }
     for (fd, name) in zip(stdio, ["stdin", "stdout", "stderr"]) {
@@ -55,6 +62,12 @@ struct DirectRunSession {
       }
     }
 
+    // The exit is told on a pipe, so one poll waits for it and for the client.
+    // Made first: a sandbox must never be started that nobody follows.
+    guard let exitPipe = try? FD.pipe() else {
+      return send(channel, .with { $0.error = "cannot start the sandbox: \(errnoString(errno))" })
+    }
+    defer { [exitPipe.read, exitPipe.write].forEach(FD.close) }
     let sandbox: Sandbox
     do {
       sandbox = try starter.startBlocking(request, kind: .run, stdio: stdio)
@@ -67,12 +80,6 @@ struct DirectRunSession {
     held.forEach(FD.close)
     held = []
 
-    // The exit is told on a pipe, so one poll waits for it and for the client.
-    guard let exitPipe = try? FD.pipe() else {
-      sandbox.kill(reason: "the daemon could not follow the sandbox", discardOutput: true)
-      return
-    }
-    defer { [exitPipe.read, exitPipe.write].forEach(FD.close) }
     let registry = starter.registry
     sandbox.start(
       output: nil,
@@ -107,6 +114,8 @@ struct DirectRunSession {
             sandbox.signal(number)
           }
         }
+        // Signals carry no descriptors; any that came are closed at once.
+        channel.takeDescriptors(channel.queuedDescriptors)?.forEach(FD.close)
         if !open {
           clientGone = true
           sandbox.kill(reason: "the client disconnected", discardOutput: true)
@@ -121,6 +130,15 @@ struct DirectRunSession {
   private func send(_ channel: ControlChannel, _ output: Hops_V1_DirectRunOutput) {
     guard let bytes: [UInt8] = try? output.serializedBytes() else { return }
     try? channel.send(bytes)
+  }
+
+  /// How long a client may take to send its request.
+  static let requestTimeoutSeconds = 10
+
+  /// SO_RCVTIMEO; 0 for none.
+  static func setReceiveTimeout(_ fd: Int32, seconds: Int) {
+    var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+    _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
   }
 
   /// SO_PEERCRED: who connected (the kernel's record, not the peer's claim).

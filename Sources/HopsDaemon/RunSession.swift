@@ -72,7 +72,7 @@ struct SandboxStarter {
     let warm = launcher.takeWarm(for: policy, kind: kind)
     if let warm { options.id = warm.id }
     do { try registry.reserve(id: options.id, name: name) } catch {
-      if let warm { Threads.detach { warm.discard() } }
+      if let warm { launcher.giveBack(warm) }
       throw error
     }
     let sandbox: Sandbox

@@ -18,16 +18,24 @@ public enum ProcessControl {
     try syscall("prctl", "PR_SET_DUMPABLE") { hops_set_dumpable(value ? 1 : 0) }
   }
 
-  /// The calling thread (and what it starts) runs only when a CPU would
-  /// otherwise be idle (SCHED_IDLE).
-  public static func scheduleOnlyWhenIdle() {
-    _ = hops_schedule_idle(0)
+  /// The process runs only when a CPU would otherwise be idle (SCHED_IDLE).
+  public static func scheduleOnlyWhenIdle(_ pid: pid_t) {
+    _ = hops_schedule_idle(pid)
   }
 
-  /// Back to the normal scheduling class (root may do this to any process).
-  public static func scheduleNormally(_ pid: pid_t) throws(SyscallError) {
-    try syscall("sched_setscheduler", "SCHED_OTHER") { hops_schedule_normal(pid) }
+  /// Back to the normal scheduling class with this nice value (root may do
+  /// this to any process).
+  public static func scheduleNormally(_ pid: pid_t, nice: Int32) throws(SyscallError) {
+    try syscall("sched_setscheduler", "SCHED_OTHER") { hops_schedule_normal(pid, nice) }
   }
+
+  /// The calling thread's nice value (what it starts inherits it).
+  public static func setNice(_ value: Int32) {
+    _ = hops_nice_self(value)
+  }
+
+  /// This process's nice value (its main thread's).
+  public static var nice: Int32 { hops_process_nice() }
 
   /// The name ps and /proc/<pid>/stat show (at most 15 bytes).
   public static func setName(_ name: String) {

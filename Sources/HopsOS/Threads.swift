@@ -8,6 +8,24 @@ public enum Threads {
     init(_ body: @escaping () -> Void) { self.body = body }
   }
 
+  /// Starts a thread for a long-lived loop or session, or says it could not
+  /// (running those inline, as `detach` falls back to, would block its caller).
+  public static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    var thread = pthread_t()
+    let result = pthread_create(&thread, nil, { raw in
+      let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+      box.body()
+      return nil
+    }, box)
+    guard result == 0 else {
+      Unmanaged<Box>.fromOpaque(box).release()
+      return false
+    }
+    pthread_detach(thread)
+    return true
+  }
+
   public static func detach(_ body: @escaping @Sendable () -> Void) {
     let box = Unmanaged.passRetained(Box(body)).toOpaque()
     var thread = pthread_t()

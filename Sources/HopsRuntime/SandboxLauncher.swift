@@ -28,6 +28,10 @@ public struct SandboxLauncher: Sendable {
   /// Starts hops-init, on the spot or for the pool.
   let starter: InitStarter
 
+  /// The daemon's nice value, which sandboxes get (warm ones wait at idle
+  /// priority until taken).
+  let daemonNice = ProcessControl.nice
+
   /// hops-inits started ahead of need; nil when the daemon keeps none.
   public let pool: WarmPool?
 
@@ -59,6 +63,11 @@ public struct SandboxLauncher: Sendable {
   public func takeWarm(for policy: Policy, kind: SandboxRecord.Kind) -> StartedInit? {
     guard kind != .created, policy.limits.cpuset == nil else { return nil }
     return pool?.take()
+  }
+
+  /// A warm hops-init taken but not launched (the request was refused first).
+  public func giveBack(_ warm: StartedInit) {
+    pool?.giveBack(warm) ?? warm.discard()
   }
 
   /// Limits need their controllers; a host without them gets a clear refusal, not
@@ -106,8 +115,9 @@ public struct SandboxLauncher: Sendable {
   public func launch(
     policy requested: Policy, command requestedCommand: [String], options: Options = Options(), warm: StartedInit? = nil
   ) throws -> Sandbox {
+    // A warm hops-init the launch does not get to use goes back to the pool.
     var unused = warm
-    defer { unused?.discard() }
+    defer { unused.map { pool?.giveBack($0) ?? $0.discard() } }
     try requested.validate()
     let rootfs = try resolveRootfs(requested.rootfs)
     let idle = options.kind == .created
@@ -144,7 +154,7 @@ public struct SandboxLauncher: Sendable {
       do {
         // It was started at idle priority (WarmPool): from now on it is the
         // sandbox's PID 1, scheduled like any process.
-        try ProcessControl.scheduleNormally(warm.pid)
+        try ProcessControl.scheduleNormally(warm.pid, nice: daemonNice)
         try warm.moveDirectory(to: home.sandbox(id: warm.id))
         try warm.cgroup?.apply(limits)
       } catch {

@@ -51,6 +51,13 @@ public final class StartedInit: @unchecked Sendable {
     directory = path
   }
 
+  /// Still waiting for its plan: a warm hops-init sends nothing before one,
+  /// so anything to read (or a hang-up) on its control socket means it died.
+  var isAlive: Bool {
+    var entry = pollfd(fd: control, events: Int16(POLLIN), revents: 0)
+    return poll(&entry, 1, 0) == 0
+  }
+
   var descriptors: [Int32] {
     [control] + (streams.map { [$0.stdin, $0.stdout, $0.stderr] } ?? [])
   }

@@ -28,11 +28,17 @@ public final class WarmPool: Sendable {
   private struct State {
     var ready: [StartedInit] = []
     var stopped = false
+    /// A batch is being started: `drain` waits for it.
+    var refilling = false
     /// The last refill failed: the next waits a moment, so a host that cannot
     /// start sandboxes (out of id ranges, say) is not hammered.
     var failing = false
   }
   private let state = Mutex(State())
+
+  /// The refill thread's nice value: below launches, but never starved (it
+  /// takes kernel locks, namespace and cgroup ones, that launches need too).
+  static let refillNice: Int32 = 10
 
   init(
     size: Int, start: @escaping @Sendable () throws -> StartedInit,
@@ -41,55 +47,95 @@ public final class WarmPool: Sendable {
     self.size = size
     self.start = start
     self.joinCgroups = joinCgroups
-    Threads.detach { [self] in self.refillLoop() }
     wake.signal()
+    if !Threads.start({ [self] in self.refillLoop() }) {
+      // No thread, no pool: every launch starts its hops-init on the spot.
+      state.withLock { $0.stopped = true }
+    }
   }
 
   /// A warm hops-init, or nil when none is ready (the launch starts one itself).
+  /// One that died while waiting (killed from outside) is discarded, not given.
   func take() -> StartedInit? {
-    let taken = state.withLock { state -> StartedInit? in
-      state.stopped || state.ready.isEmpty ? nil : state.ready.removeFirst()
+    var dead: [StartedInit] = []
+    defer {
+      if !dead.isEmpty {
+        wake.signal()
+        let discarded = dead
+        Threads.detach { discarded.forEach { $0.discard() } }
+      }
     }
-    if taken != nil { wake.signal() }
-    return taken
+    while true {
+      let taken = state.withLock { state -> StartedInit? in
+        state.stopped || state.ready.isEmpty ? nil : state.ready.removeFirst()
+      }
+      guard let taken else { return nil }
+      if taken.isAlive {
+        wake.signal()
+        return taken
+      }
+      dead.append(taken)
+    }
+  }
+
+  /// A warm hops-init a launch took but did not use (the request was refused
+  /// before anything of it reached the hops-init): ready again. The refill
+  /// may have replaced it already, so the pool may hold a few more than
+  /// `size` until the next launches.
+  func giveBack(_ entry: StartedInit) {
+    let kept = state.withLock { state -> Bool in
+      guard !state.stopped, state.ready.count < 2 * size else { return false }
+      state.ready.insert(entry, at: 0)
+      return true
+    }
+    if !kept { entry.discard() }
   }
 
   /// How many are ready now.
   public var readyCount: Int { state.withLock { $0.ready.count } }
 
-  /// Ends every warm hops-init and stops refilling (the daemon is stopping).
+  /// Ends every warm hops-init and stops refilling (the daemon is stopping);
+  /// a batch being started is waited for (a few seconds at most), so nothing
+  /// of it outlives the daemon.
   public func drain() {
+    state.withLock { $0.stopped = true }
+    wake.signal()
+    for _ in 0..<500 where state.withLock({ $0.refilling }) { usleep(10_000) }
     let entries = state.withLock { state -> [StartedInit] in
-      state.stopped = true
       defer { state.ready = [] }
       return state.ready
     }
-    wake.signal()
     entries.forEach { $0.discard() }
   }
 
   private func refillLoop() {
-    // Refills use only CPU time that launches leave idle, and so do the warm
-    // hops-inits started here (they inherit it) until a launch takes one
-    // (see `SandboxLauncher.launch`): a launch never waits behind the pool.
-    ProcessControl.scheduleOnlyWhenIdle()
+    ProcessControl.setNice(Self.refillNice)
     while true {
       wake.wait()
-      let (missing, stopped, failing) = state.withLock { ($0.stopped ? 0 : size - $0.ready.count, $0.stopped, $0.failing) }
+      let (missing, stopped, failing) = state.withLock { state in
+        if !state.stopped { state.refilling = true }
+        return (state.stopped ? 0 : size - state.ready.count, state.stopped, state.failing)
+      }
       if stopped { return }
-      if missing <= 0 { continue }
+      if missing <= 0 {
+        state.withLock { $0.refilling = false }
+        continue
+      }
       if failing { sleep(1) }
       // Start the whole batch first, then move it into its cgroups back to back:
       // the moves then share one grace period.
       var fresh: [StartedInit] = []
       var failed = false
-      for _ in 0..<missing {
+      for _ in 0..<missing where !state.withLock({ $0.stopped }) {
         do { fresh.append(try start()) } catch {
           failed = true
           break
         }
       }
       let joined = joinCgroups(fresh)
+      // While it waits, a warm hops-init runs only on idle CPU time (its own
+      // start-up included); the launch that takes it sets it back.
+      for entry in joined { ProcessControl.scheduleOnlyWhenIdle(entry.pid) }
       failed = failed || joined.count < fresh.count
       let leftover = state.withLock { state -> [StartedInit] in
         state.failing = failed
@@ -98,6 +144,7 @@ public final class WarmPool: Sendable {
         return []
       }
       leftover.forEach { $0.discard() }
+      state.withLock { $0.refilling = false }
       // A failed batch retries (after the pause above) until the pool is full.
       if failed { wake.signal() }
     }

@@ -57,6 +57,19 @@ def test_direct_runs_carry_streams_exit_codes_and_files(hops, tmp_path):
     assert p.stdout == b"rc=0\n", p.stderr
 
 
+def test_a_connected_socket_is_a_stream_the_command_may_use(hops):
+    ours, theirs = socket.socketpair()
+    try:
+        p = subprocess.run([str(BIN / "hops"), "run", "--", "/bin/echo", "over a socket"], stdin=subprocess.DEVNULL,
+                           stdout=theirs.fileno(), stderr=subprocess.PIPE, env=hops.env, timeout=60)
+        theirs.close()
+        assert p.returncode == 0, p.stderr
+        ours.settimeout(10)
+        assert ours.recv(4096) == b"over a socket\n"
+    finally:
+        ours.close()
+
+
 def test_errors_of_a_direct_run_read_as_before(hops):
     r = hops("run", "--", "/no/such/program")
     assert r.returncode == 127 and b"/no/such/program" in r.stderr
@@ -121,7 +134,26 @@ def test_the_daemon_refuses_streams_that_lead_out_of_the_sandbox(hops, tmp_path)
         # A terminal: TIOCSTI would type into the user's shell.
         answer = exchange(hops, request("/bin/true"), [null, null, slave])
         assert b"stderr cannot be given to a sandbox: it is a terminal" in answer
-        # Not three streams, or no request first.
+        # A socket that is not a connected stream: it would reach the host's network.
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listening.bind(str(tmp_path / "listening.sock"))
+        listening.listen(1)
+        unconnected = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            answer = exchange(hops, request("/bin/true"), [udp.fileno(), null, null])
+            assert b"stdin cannot be given to a sandbox: it is a socket that is not a stream" in answer
+            answer = exchange(hops, request("/bin/true"), [null, listening.fileno(), null])
+            assert b"stdout cannot be given to a sandbox: it is a listening socket" in answer
+            answer = exchange(hops, request("/bin/true"), [null, null, unconnected.fileno()])
+            assert b"stderr cannot be given to a sandbox: it is a socket that is not connected" in answer
+        finally:
+            udp.close()
+            listening.close()
+            unconnected.close()
+        # Not three streams (four, say: none of them is kept), or no request first.
+        answer = exchange(hops, request("/bin/true"), [null, null, null, null])
+        assert b"exactly its stdin, stdout and stderr" in answer
         answer = exchange(hops, request("/bin/true"), [null, null])
         assert b"exactly its stdin, stdout and stderr" in answer
         answer = exchange(hops, bytes([0x10, 0x02]), [null, null, null])  # DirectRunInput{signal: 2}

@@ -60,10 +60,11 @@ def speaks_to(path, uid, groups=()):
             except PermissionError:
                 os.write(write, b"E")
                 os._exit(0)
-            s.sendall(PREFACE + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
             try:
+                # The daemon may close a refused connection before we even speak.
+                s.sendall(PREFACE + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
                 data = s.recv(64)
-            except (ConnectionResetError, socket.timeout):
+            except (BrokenPipeError, ConnectionResetError, socket.timeout):
                 data = b""
             os.write(write, b"Y" if data else b"N")
         finally:

@@ -159,3 +159,20 @@ def test_a_killed_daemon_leaves_no_warm_sandbox_behind(pool_daemon):
     finally:
         h("system", "stop")
         nxt.wait(timeout=30)
+
+
+def test_a_warm_one_that_died_is_skipped_and_a_refused_run_uses_none(pool_daemon):
+    h, process = pool_daemon("--warm-sandboxes", "2")
+    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(children(process.pid, "hops-init-warm")) == 2)
+    # A run refused before it starts (no such rootfs) leaves the pool as it was.
+    before = warm_ids(h)
+    r = h("run", "--rootfs", "no-such-rootfs", "--", "/bin/true")
+    assert r.returncode == 125 and b"no-such-rootfs" in r.stderr
+    assert set(before) <= set(warm_ids(h)), "the refused run used up a warm sandbox"
+    # A warm hops-init killed from outside is not handed to a run.
+    victim = children(process.pid, "hops-init-warm")[0]
+    os.kill(victim, signal.SIGKILL)
+    for _ in range(3):
+        r = h("run", "--", "/bin/echo", "fine")
+        assert (r.returncode, r.stdout) == (0, b"fine\n"), r.stderr
+    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(children(process.pid, "hops-init-warm")) == 2)

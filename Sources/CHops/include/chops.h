@@ -129,10 +129,13 @@ int hops_set_no_new_privs(void);
 int hops_set_dumpable(int value);
 /* prctl(PR_SET_NAME): the process name ps and /proc/<pid>/stat show. */
 int hops_set_name(const char *name);
-/* sched_setscheduler: SCHED_IDLE (runs only on otherwise idle CPUs) or back to
-   SCHED_OTHER, for a thread or process (0: the calling thread). */
+/* sched_setscheduler: SCHED_IDLE (runs only on otherwise idle CPUs), or back to
+   SCHED_OTHER with a nice value, for a thread or process (0: the calling
+   thread); hops_nice_self sets the calling thread's nice value. */
 int hops_schedule_idle(int pid);
-int hops_schedule_normal(int pid);
+int hops_schedule_normal(int pid, int nice);
+int hops_nice_self(int nice);
+int hops_process_nice(void);
 
 /// Blocks until `pid` has exited but leaves it unreaped (waitid WNOWAIT), so its
 /// pid cannot be reused while we still might signal it. Returns 0 or -1.
