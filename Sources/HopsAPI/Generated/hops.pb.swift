@@ -582,8 +582,8 @@ public nonisolated struct Hops_V1_RunExit: Sendable {
 /// frames of these (a 4-byte little-endian length, then the message). The first
 /// input is the request, sent with the command's stdin, stdout and stderr as
 /// descriptors (SCM_RIGHTS): the sandbox's command reads and writes them itself,
-/// nothing is relayed. Only pipes, sockets, regular files and non-terminal
-/// character devices are taken. See docs/design-notes.md.
+/// nothing is relayed. Only pipes, regular files, non-terminal character
+/// devices and connected stream sockets are taken. See docs/design-notes.md.
 public nonisolated struct Hops_V1_DirectRunInput: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
