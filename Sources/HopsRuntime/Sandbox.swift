@@ -152,9 +152,12 @@ public final class Sandbox: Sendable {
     }
     var usage = currentUsage()
     usage.timedOut = timedOut
-    // The network goes before the exit is told: a run started right after this
-    // one ends may publish the same ports.
-    network?.detach()
+    // A sandbox's published ports are freed before its exit is told: a run
+    // started right after this one ends may publish the same ones. Without
+    // ports its rules and address go with the rest of the teardown (an nft
+    // run, several milliseconds, is then not on the path).
+    let networkFirst = network?.publishesPorts ?? false
+    if networkFirst { network?.detach() }
     let exit = finish(report: report, status: status, killedBecause: killedBecause, usage: usage)
     let (record, execs) = state.withLock { state in
       state.exit = exit
@@ -167,6 +170,7 @@ public final class Sandbox: Sendable {
       exec.ended(SandboxExit(code: 137, signal: SIGKILL, message: "the sandbox ended (\(exit.message ?? "its command exited"))"))
     }
     channel.close()
+    if !networkFirst { network?.detach() }
     // Teardown, once the client has its exit: what the sandbox wrote (nothing
     // of it is kept, and nothing runs in it any more).
     if record.removedOnExit { removeDirectory() }

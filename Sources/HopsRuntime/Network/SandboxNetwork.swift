@@ -18,6 +18,7 @@ final class SandboxNetwork: Sendable {
   let mode: NetworkMode
   let allowNet: [NetworkAllowance]
   let publish: [PortMapping]
+  var publishesPorts: Bool { !publish.isEmpty }
   /// detach() runs once, whoever calls it first: the address and ports must not
   /// be given back twice (another sandbox may hold them by then).
   private let detached = Mutex(false)
@@ -62,12 +63,12 @@ final class SandboxNetwork: Sendable {
 
   /// Creates the veth into hops-init's network namespace and installs the rules.
   func attach(initPid: pid_t) throws {
-    try host.run("/usr/sbin/ip", ["-batch", "-"], input: """
+    let links = """
       link add \(vethName) type veth peer name eth0 netns \(initPid)
       link set \(vethName) master \(host.bridge)
       link set dev \(vethName) type bridge_slave isolated on
       link set \(vethName) up
-      """, what: "connect the sandbox to \(host.bridge)")
+      """
     let ip = IPv4.format(address)
     var script = "add chain inet \(host.table) \(chain)\n"
     for allowance in allowNet {
@@ -79,9 +80,24 @@ final class SandboxNetwork: Sendable {
     for mapping in publish {
       script += "add element ip \(host.natTable) \(mapping.proto.rawValue)_ports { \(mapping.hostPort) : \(ip) . \(mapping.sandboxPort) }\n"
     }
-    do {
-      try host.run("/usr/sbin/nft", ["-f", "-"], input: script, what: "install the sandbox's network rules")
-    } catch {
+    // The veth and the rules do not depend on each other (the rules match the
+    // address): one `ip` and one `nft` run at once.
+    let host = self.host
+    let rules = script
+    let rulesFailure = Mutex<HopsError?>(nil)
+    let rulesDone = CountingSemaphore(value: 0)
+    Threads.detach {
+      do { try host.run("/usr/sbin/nft", ["-f", "-"], input: rules, what: "install the sandbox's network rules") } catch {
+        rulesFailure.withLock { $0 = error as? HopsError ?? HopsError.failed("\(error)") }
+      }
+      rulesDone.signal()
+    }
+    var failure: (any Error)?
+    do { try host.run("/usr/sbin/ip", ["-batch", "-"], input: links, what: "connect the sandbox to \(host.bridge)") } catch {
+      failure = error
+    }
+    rulesDone.wait()
+    if let error = failure ?? rulesFailure.withLock({ $0 }) {
       detach()
       throw error
     }
@@ -101,9 +117,9 @@ final class SandboxNetwork: Sendable {
       script += "delete element ip \(host.natTable) \(mapping.proto.rawValue)_ports { \(mapping.hostPort) }\n"
     }
     script += "delete chain inet \(host.table) \(chain)\n"
-    // One transaction, one nft: this runs before the run's exit is told. Only
-    // if it fails (something already gone) each line goes on its own, so that
-    // one missing element does not keep the others.
+    // One transaction, one nft (before the run's exit is told when it has
+    // published ports). Only if it fails (something already gone) each line
+    // goes on its own, so that one missing element does not keep the others.
     if (try? Subprocess.run("/usr/sbin/nft", ["-f", "-"], input: script))?.status != 0 {
       for line in script.split(separator: "\n") {
         _ = try? Subprocess.run("/usr/sbin/nft", [String(line)])
