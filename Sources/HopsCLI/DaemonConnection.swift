@@ -12,21 +12,9 @@ struct DaemonConnection {
 
   /// True when something accepts connections on the daemon's socket.
   func isRunning() -> Bool {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let path = Array(home.socketPath.utf8)
-    guard path.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-      for (i, byte) in path.enumerated() { raw[i] = byte }
-    }
-    return withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-      }
-    }
+    guard let fd = UnixSocket.connect(home.socketPath) else { return false }
+    close(fd)
+    return true
   }
 
   /// Makes sure a daemon is serving; starts one when allowed.

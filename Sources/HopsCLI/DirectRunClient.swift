@@ -38,7 +38,7 @@ struct DirectRunClient {
   /// The run's exit code; nil when the daemon does not take direct runs now
   /// (not running, or stopping): the caller then goes through gRPC.
   func run(streams: [Int32]) throws -> Int32? {
-    guard let fd = Self.connect(home.directRunSocketPath) else { return nil }
+    guard let fd = UnixSocket.connect(home.directRunSocketPath) else { return nil }
     let channel = ControlChannel(fd: fd)
     defer { channel.close() }
     let input = Hops_V1_DirectRunInput.with { $0.request = request }
@@ -80,29 +80,5 @@ struct DirectRunClient {
       source.resume()
       return source
     }
-  }
-
-  /// A connected socket, or nil when nothing listens there.
-  static func connect(_ path: String) -> Int32? {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { return nil }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-      close(fd)
-      return nil
-    }
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-      for (i, byte) in bytes.enumerated() { raw[i] = byte }
-    }
-    let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-    }
-    guard connected else {
-      close(fd)
-      return nil
-    }
-    return fd
   }
 }

@@ -16,13 +16,6 @@ struct DirectRunSession {
   let access: SocketAccess
   let logger: Logger
 
-  init(fd: Int32, starter: SandboxStarter, access: SocketAccess, logger: Logger) {
-    self.fd = fd
-    self.starter = starter
-    self.access = access
-    self.logger = logger
-  }
-
   func serve() {
     let channel = ControlChannel(fd: fd)
     defer { channel.close() }

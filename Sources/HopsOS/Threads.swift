@@ -26,20 +26,10 @@ public enum Threads {
     return true
   }
 
+  /// Runs `body` on a thread of its own; if none can be started, inline
+  /// rather than lose the work.
   public static func detach(_ body: @escaping @Sendable () -> Void) {
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { raw in
-      let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-      box.body()
-      return nil
-    }, box)
-    if result != 0 {
-      // Could not start a thread: run inline rather than lose the work.
-      Unmanaged<Box>.fromOpaque(box).takeRetainedValue().body()
-    } else {
-      pthread_detach(thread)
-    }
+    if !start(body) { body() }
   }
 }
 

@@ -91,9 +91,6 @@ public final class WarmPool: Sendable {
     if !kept { entry.discard() }
   }
 
-  /// How many are ready now.
-  public var readyCount: Int { state.withLock { $0.ready.count } }
-
   /// Ends every warm hops-init and stops refilling (the daemon is stopping);
   /// a batch being started is waited for (a few seconds at most), so nothing
   /// of it outlives the daemon.

@@ -129,6 +129,51 @@ def hops():
 
 
 @pytest.fixture
+def own_daemon():
+    """A daemon of the test's own, in its own home, with the flags and
+    environment given: `own_daemon(*flags, env=None)` returns its Hops, whose
+    `process` is the daemon. At the end every sandbox it made is removed, it
+    is stopped, and nothing of it (warm pool included) is left."""
+    started = []
+
+    def start(*flags, env=None):
+        home = Path(tempfile.mkdtemp(prefix="hops-own-"))
+        h = Hops(home)
+        h.env.update(env or {})
+        h.process = subprocess.Popen([str(BIN / "hopsd"), "--home", str(home), *flags], env=h.env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert wait_until(lambda: (home / "hops.sock").exists() and h("system", "status").returncode == 0, timeout=20)
+        started.append(h)
+        return h
+
+    yield start
+    for h in started:
+        ids = h("ps", "-aq").stdout.decode().split()
+        if ids:
+            h("rm", "-f", *ids)
+        h("system", "stop")
+        h.process.wait(timeout=30)
+        warm = h.home / "warm"
+        assert not (warm.exists() and any(warm.iterdir())), "the warm pool's directories outlived the daemon"
+        shutil.rmtree(h.home, ignore_errors=True)
+    assert wait_until(lambda: not hops_init_pids())
+    assert wait_until(lambda: not any(daemon_children(h.process.pid, "hops-init-warm") for h in started))
+
+
+def daemon_children(daemon_pid, name):
+    """A daemon's child processes called `name` (another daemon, the test
+    session's, may keep a pool of its own)."""
+    children = []
+    for pid in hops_init_pids(name):
+        try:
+            if int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) == daemon_pid:
+                children.append(pid)
+        except (OSError, ValueError):
+            continue
+    return children
+
+
+@pytest.fixture
 def workspace(tmp_path):
     return tmp_path
 

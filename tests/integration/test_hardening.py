@@ -16,32 +16,6 @@ NOBODY = 65534
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
-@pytest.fixture
-def own_daemon():
-    """A daemon of the test's own, in its own home, with the options given."""
-    started = []
-
-    def start(*flags, env=None):
-        home = Path(tempfile.mkdtemp(prefix="hops-hardening-"))
-        h = Hops(home)
-        h.env.update(env or {})
-        process = subprocess.Popen([str(BIN / "hopsd"), "--home", str(home), *flags], env=h.env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        assert wait_until(lambda: (home / "hops.sock").exists() and h("system", "status").returncode == 0, timeout=20)
-        started.append((h, process))
-        return h
-
-    yield start
-    for h, process in started:
-        ids = h("ps", "-aq").stdout.decode().split()
-        if ids:
-            h("rm", "-f", *ids)
-        h("system", "stop")
-        process.wait(timeout=30)
-        subprocess.run(["rm", "-rf", str(h.home)])
-    assert wait_until(lambda: not hops_init_pids())
-
-
 def speaks_to(path, uid, groups=()):
     """Connects as `uid` (with `groups`) and says whether the daemon answers the
     HTTP/2 preface with its SETTINGS (True) or closes the connection (False)."""

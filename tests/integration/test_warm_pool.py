@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Hops, hops_init_pids, wait_until
+from conftest import BIN, daemon_children, hops_init_pids, wait_until
 
 
 def warm_ids(h):
@@ -17,11 +17,9 @@ def warm_ids(h):
     return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
 
 
-def children(daemon_pid, name):
-    """This daemon's child processes called `name` (another daemon, the test
-    session's, may keep a pool of its own)."""
-    return [pid for pid in hops_init_pids(name)
-            if int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) == daemon_pid]
+def scheduling_policy(pid):
+    """Field 41 of /proc/<pid>/stat: 0 SCHED_OTHER, 5 SCHED_IDLE."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[38])
 
 
 def cgroup_dirs(sandbox_id):
@@ -36,42 +34,18 @@ def cgroup_procs(sandbox_id):
     return pids
 
 
-@pytest.fixture
-def pool_daemon():
-    """A daemon of the test's own, in its own home, with the flags given."""
-    started = []
-
-    def start(*flags, env=None):
-        home = Path(tempfile.mkdtemp(prefix="hops-pool-"))
-        h = Hops(home)
-        h.env.update(env or {})
-        process = subprocess.Popen([str(BIN / "hopsd"), "--home", str(home), *flags], env=h.env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        assert wait_until(lambda: (home / "hops.sock").exists() and h("system", "status").returncode == 0, timeout=20)
-        started.append((h, process))
-        return h, process
-
-    yield start
-    for h, process in started:
-        ids = h("ps", "-aq").stdout.decode().split()
-        if ids:
-            h("rm", "-f", *ids)
-        h("system", "stop")
-        process.wait(timeout=30)
-        assert warm_ids(h) == [], "the pool's directories outlived the daemon"
-        subprocess.run(["rm", "-rf", str(h.home)])
-    assert wait_until(lambda: not any(children(process.pid, "hops-init-warm") for _, process in started))
-
-
-def test_warm_sandboxes_wait_in_their_namespaces_and_cgroups(pool_daemon):
-    h, process = pool_daemon("--warm-sandboxes", "3")
+def test_warm_sandboxes_wait_in_their_namespaces_and_cgroups(own_daemon):
+    h = own_daemon("--warm-sandboxes", "3")
+    process = h.process
     assert wait_until(lambda: len(warm_ids(h)) == 3)
-    assert wait_until(lambda: len(children(process.pid, "hops-init-warm")) == 3)
+    assert wait_until(lambda: len(daemon_children(process.pid, "hops-init-warm")) == 3)
     for warm_id in warm_ids(h):
         procs = cgroup_procs(warm_id)
         assert len(procs) == 1, f"warm {warm_id} should sit alone in its cgroup, has {procs}"
         pid = procs.pop()
-        assert pid in children(process.pid, "hops-init-warm")
+        assert pid in daemon_children(process.pid, "hops-init-warm")
+        # It waits at idle priority: it takes no CPU time a launch wants.
+        assert scheduling_policy(pid) == 5
         # Its own namespaces, not the host's.
         for ns in ("mnt", "pid", "net", "user", "uts", "ipc"):
             assert os.readlink(f"/proc/{pid}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}"), ns
@@ -79,9 +53,10 @@ def test_warm_sandboxes_wait_in_their_namespaces_and_cgroups(pool_daemon):
     assert h("ps", "-aq").stdout == b""
 
 
-def test_a_launch_takes_a_warm_one_and_the_pool_refills(pool_daemon):
-    h, process = pool_daemon("--warm-sandboxes", "2")
-    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(children(process.pid, "hops-init-warm")) == 2)
+def test_a_launch_takes_a_warm_one_and_the_pool_refills(own_daemon):
+    h = own_daemon("--warm-sandboxes", "2")
+    process = h.process
+    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(daemon_children(process.pid, "hops-init-warm")) == 2)
     before = set(warm_ids(h))
     sandbox_id = h("run", "-d", "--memory", "96M", "--", "/bin/sleep", "60", check=True).stdout.decode().strip()
     assert sandbox_id in before, "the sandbox should be a warm one, taken over"
@@ -93,8 +68,10 @@ def test_a_launch_takes_a_warm_one_and_the_pool_refills(pool_daemon):
         limit_file = memory[0] / ("memory.limit_in_bytes" if (memory[0] / "memory.limit_in_bytes").exists() else "memory.max")
         assert int(limit_file.read_text()) == 96 << 20
     # It runs its command as hops-init (no longer warm), and the pool is full again.
-    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(children(process.pid, "hops-init-warm")) == 2)
-    assert len(children(process.pid, "hops-init")) == 1
+    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(daemon_children(process.pid, "hops-init-warm")) == 2)
+    assert len(daemon_children(process.pid, "hops-init")) == 1
+    # Taken, it is scheduled like any process again.
+    assert scheduling_policy(daemon_children(process.pid, "hops-init")[0]) == 0
     assert h("exec", sandbox_id, "--", "/bin/sh", "-c", "echo $$").stdout.strip() != b""
     # Sandboxes from the pool behave as any: output, exit code, isolation.
     r = h("run", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 7")
@@ -105,8 +82,8 @@ def test_a_launch_takes_a_warm_one_and_the_pool_refills(pool_daemon):
     assert cgroup_dirs(sandbox_id) == []
 
 
-def test_sandboxes_that_need_a_cpuset_start_on_the_spot(pool_daemon):
-    h, _ = pool_daemon("--warm-sandboxes", "2")
+def test_sandboxes_that_need_a_cpuset_start_on_the_spot(own_daemon):
+    h = own_daemon("--warm-sandboxes", "2")
     assert wait_until(lambda: len(warm_ids(h)) == 2)
     before = set(warm_ids(h))
     cpuset_available = any(Path("/sys/fs/cgroup").glob("cpuset")) or "cpuset" in (
@@ -119,12 +96,13 @@ def test_sandboxes_that_need_a_cpuset_start_on_the_spot(pool_daemon):
     h("rm", "-f", sandbox_id, check=True)
 
 
-def test_no_pool_when_told(pool_daemon):
-    h, process = pool_daemon(env={"HOPS_WARM_SANDBOXES": "0"})
+def test_no_pool_when_told(own_daemon):
+    h = own_daemon(env={"HOPS_WARM_SANDBOXES": "0"})
+    process = h.process
     r = h("run", "--", "/bin/echo", "cold")
     assert (r.returncode, r.stdout) == (0, b"cold\n")
     assert warm_ids(h) == []
-    assert children(process.pid, "hops-init-warm") == []
+    assert daemon_children(process.pid, "hops-init-warm") == []
 
 
 def test_a_bad_pool_size_is_refused():
@@ -139,11 +117,12 @@ def test_a_bad_pool_size_is_refused():
         subprocess.run(["rm", "-rf", str(home)])
 
 
-def test_a_killed_daemon_leaves_no_warm_sandbox_behind(pool_daemon):
-    h, process = pool_daemon("--warm-sandboxes", "3")
-    assert wait_until(lambda: len(warm_ids(h)) == 3 and len(children(process.pid, "hops-init-warm")) == 3)
+def test_a_killed_daemon_leaves_no_warm_sandbox_behind(own_daemon):
+    h = own_daemon("--warm-sandboxes", "3")
+    process = h.process
+    assert wait_until(lambda: len(warm_ids(h)) == 3 and len(daemon_children(process.pid, "hops-init-warm")) == 3)
     ids = warm_ids(h)
-    pids = children(process.pid, "hops-init-warm")
+    pids = daemon_children(process.pid, "hops-init-warm")
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
     # Their control socket closed: each warm hops-init ends by itself.
@@ -161,18 +140,19 @@ def test_a_killed_daemon_leaves_no_warm_sandbox_behind(pool_daemon):
         nxt.wait(timeout=30)
 
 
-def test_a_warm_one_that_died_is_skipped_and_a_refused_run_uses_none(pool_daemon):
-    h, process = pool_daemon("--warm-sandboxes", "2")
-    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(children(process.pid, "hops-init-warm")) == 2)
+def test_a_warm_one_that_died_is_skipped_and_a_refused_run_uses_none(own_daemon):
+    h = own_daemon("--warm-sandboxes", "2")
+    process = h.process
+    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(daemon_children(process.pid, "hops-init-warm")) == 2)
     # A run refused before it starts (no such rootfs) leaves the pool as it was.
     before = warm_ids(h)
     r = h("run", "--rootfs", "no-such-rootfs", "--", "/bin/true")
     assert r.returncode == 125 and b"no-such-rootfs" in r.stderr
     assert set(before) <= set(warm_ids(h)), "the refused run used up a warm sandbox"
     # A warm hops-init killed from outside is not handed to a run.
-    victim = children(process.pid, "hops-init-warm")[0]
+    victim = daemon_children(process.pid, "hops-init-warm")[0]
     os.kill(victim, signal.SIGKILL)
     for _ in range(3):
         r = h("run", "--", "/bin/echo", "fine")
         assert (r.returncode, r.stdout) == (0, b"fine\n"), r.stderr
-    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(children(process.pid, "hops-init-warm")) == 2)
+    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(daemon_children(process.pid, "hops-init-warm")) == 2)
