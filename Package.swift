@@ -9,7 +9,7 @@ let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 /// are position-dependent: with the Swift libraries linked in statically
 /// (scripts build with --static-swift-stdlib) the loader would otherwise apply
 /// about 150 000 relative relocations at every start.
-let fastStart: [LinkerSetting] = [.unsafeFlags(["-Xclang-linker", "-no-pie"])]
+let fastStart: [LinkerSetting] = [.unsafeFlags(["-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic"])]
 
 let package = Package(
   name: "hops",

@@ -150,6 +150,7 @@ struct InitSupervisor {
       let signal = WaitStatus.signaled(status) ? WaitStatus.signal(status) : 0
       let code = WaitStatus.shellCode(status)
       if pid == main {
+        endEveryProcess()
         InitProcess.report(control, .exited(code: code, signal: signal))
         _exit(code)
       }
@@ -157,6 +158,26 @@ struct InitSupervisor {
         execs[id] = nil
         InitProcess.report(control, .execExited(id: id, code: code, signal: signal))
       }
+    }
+  }
+
+  /// Kills and reaps every other process of the sandbox, so that `exited`
+  /// promises nothing of it runs any more: the daemon tells the exit on that
+  /// report, while the kernel still tears down the namespaces (about 2 ms that
+  /// are then not on the client's path). Our own exit would kill them too, but
+  /// only after the report.
+  ///
+  /// kill(-1) from PID 1 reaches every other process in the namespace; a
+  /// process forking meanwhile either gets its child killed too or fails the
+  /// fork (the kernel checks for a pending SIGKILL under the same lock). A
+  /// killed process's children are re-parented to us before it can be reaped,
+  /// so ECHILD means none is left. The signal is sent again at each reap in
+  /// case one slipped through.
+  private func endEveryProcess() {
+    while true {
+      kill(-1, SIGKILL)
+      var status: Int32 = 0
+      if waitpid(-1, &status, 0) < 0 && errno == ECHILD { return }
     }
   }
 }

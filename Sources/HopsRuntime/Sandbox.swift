@@ -120,26 +120,40 @@ public final class Sandbox: Sendable {
 
   private func monitor(onExit: @Sendable (SandboxRecord) -> Void) {
     var report: InitReport? = pendingReport
+    var told = false
+    // `exited` comes once hops-init has killed and reaped every other process
+    // of the sandbox: its exit can be told then, while hops-init itself ends
+    // and the kernel tears down its namespaces (about 2 ms).
+    func tellIfExited() {
+      guard !told, case .exited = report else { return }
+      told = true
+      let (killedBecause, timedOut) = state.withLock { ($0.killedBecause, $0.timedOut) }
+      tell(report: report, status: 0, killedBecause: killedBecause, timedOut: timedOut, onExit: onExit)
+    }
+    tellIfExited()
     let deadline = limits.timeoutSeconds.map { startedMonotonic + .milliseconds(Int64($0 * 1000)) }
     while true {
       // Wake up now and then to sample the process count for the peak figure,
       // and for the timeout.
       var timeout: Int32 = cgroup == nil ? -1 : 100
-      if let deadline {
+      if let deadline, !told {
         let left = (deadline - ContinuousClock.now).components
         let ms = max(0, Int32(clamping: left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000) + 1)
         timeout = timeout < 0 ? ms : min(timeout, ms)
       }
       var entry = pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0)
       let ready = poll(&entry, 1, timeout)
-      if cgroup != nil { samplePeakProcesses() }
-      if let deadline, ContinuousClock.now >= deadline, let seconds = limits.timeoutSeconds { timeOut(after: seconds) }
+      if cgroup != nil && !told { samplePeakProcesses() }
+      if !told, let deadline, ContinuousClock.now >= deadline, let seconds = limits.timeoutSeconds {
+        timeOut(after: seconds)
+      }
       if ready <= 0 { continue }
       let open = (try? channel.fill()) ?? false
       while let frame = try? channel.nextFrame() {
         guard let decoded = try? JSONDecoder().decode(InitReport.self, from: Data(frame)) else { continue }
         handle(decoded, report: &report)
       }
+      tellIfExited()
       if !open { break }
     }
     // Reap under the lock that kill() and signal() take, after the exit is
@@ -150,14 +164,35 @@ public final class Sandbox: Sendable {
       state.reaped = true
       return (status, state.killedBecause, state.timedOut)
     }
+    // Without an `exited` report (a failed start, hops-init killed or crashed)
+    // the exit is told now, from hops-init's own status.
+    if !told { tell(report: report, status: status, killedBecause: killedBecause, timedOut: timedOut, onExit: onExit) }
+    channel.close()
+    network?.detach()  // done already if it published ports
+    // Teardown, once the client has its exit: what the sandbox wrote (nothing
+    // of it is kept, and nothing runs in it any more).
+    if record.removedOnExit { removeDirectory() }
+    // Every process of the sandbox is gone (its pid namespace died with
+    // hops-init), so the cgroup can go. The kernel may still count the exiting
+    // tasks for a moment (EBUSY); remove() waits that out after the client has
+    // its exit, not before. The registry keeps the sandbox until this is done,
+    // so a daemon shutdown still waits for it.
+    cgroup?.remove()
+  }
+
+  /// Records the exit and tells it: to the run's client, to the execs still
+  /// attached (their sandbox is gone), and to `onExit`.
+  private func tell(
+    report: InitReport?, status: Int32, killedBecause: String?, timedOut: Bool,
+    onExit: @Sendable (SandboxRecord) -> Void
+  ) {
     var usage = currentUsage()
     usage.timedOut = timedOut
     // A sandbox's published ports are freed before its exit is told: a run
     // started right after this one ends may publish the same ones. Without
     // ports its rules and address go with the rest of the teardown (an nft
     // run, several milliseconds, is then not on the path).
-    let networkFirst = network?.publishesPorts ?? false
-    if networkFirst { network?.detach() }
+    if network?.publishesPorts ?? false { network?.detach() }
     let exit = finish(report: report, status: status, killedBecause: killedBecause, usage: usage)
     let (record, execs) = state.withLock { state in
       state.exit = exit
@@ -169,17 +204,6 @@ public final class Sandbox: Sendable {
     for exec in execs {
       exec.ended(SandboxExit(code: 137, signal: SIGKILL, message: "the sandbox ended (\(exit.message ?? "its command exited"))"))
     }
-    channel.close()
-    if !networkFirst { network?.detach() }
-    // Teardown, once the client has its exit: what the sandbox wrote (nothing
-    // of it is kept, and nothing runs in it any more).
-    if record.removedOnExit { removeDirectory() }
-    // Every process of the sandbox is gone (its pid namespace died with
-    // hops-init), so the cgroup can go. The kernel may still count the exiting
-    // tasks for a moment (EBUSY); remove() waits that out after the client has
-    // its exit, not before. The registry keeps the sandbox until this is done,
-    // so a daemon shutdown still waits for it.
-    cgroup?.remove()
   }
 
   private func handle(_ report: InitReport, report final: inout InitReport?) {

@@ -217,3 +217,31 @@ def test_ctrl_c_reaches_a_command_that_does_not_read_its_stdin(hops):
     finally:
         p.kill()
         p.wait()
+
+
+def test_nothing_of_the_sandbox_runs_once_the_run_returns(hops, workspace):
+    # The exit is told as soon as the command ends, before hops-init and the
+    # namespaces are torn down: what the command left running in the
+    # background must be dead by then, not a moment later. A writer appends
+    # to a workspace file in a loop, and a sleeper with a unique argument
+    # stands for any other process left behind.
+    script = (
+        "(while :; do echo x >> ticks; done) & "
+        "sleep 4747 & "
+        "while [ ! -s ticks ]; do :; done; exit 7"
+    )
+    r = hops("run", str(workspace), "--", "/bin/sh", "-c", script)
+    assert r.returncode == 7, r.stderr
+    size = (workspace / "ticks").stat().st_size
+    assert size > 0
+    sleepers = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p) == b"sleep\x004747\x00"]
+    assert sleepers == []
+    time.sleep(0.3)
+    assert (workspace / "ticks").stat().st_size == size
+
+
+def _cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
