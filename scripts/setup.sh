@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian machine to a sandboxed hello:
-# installs what is missing, builds hops, hopsd and hops-init, prepares $HOPS_HOME
+# installs what is missing, builds hops, hops-cli, hopsd and hops-init, prepares $HOPS_HOME
 # and the default rootfs, and runs a command in a sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."

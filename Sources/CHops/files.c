@@ -10,7 +10,6 @@
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
-#include <zlib.h>
 
 int hops_open_in_root(int root_fd, const char *path, int flags, unsigned mode) {
   struct open_how how;
@@ -49,19 +48,6 @@ long hops_filesystem_type(int fd) {
   return fstatfs(fd, &info) < 0 ? -errno : (long)info.f_type;
 }
 
-void *hops_gz_open(const char *path) { return gzopen(path, "rb"); }
-
-int hops_gz_read(void *file, void *buffer, unsigned length, const char **message) {
-  int n = gzread((gzFile)file, buffer, length);
-  if (n < 0) {
-    int code = 0;
-    *message = gzerror((gzFile)file, &code);
-  }
-  return n;
-}
-
-void hops_gz_close(void *file) { gzclose((gzFile)file); }
-
 static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *walk) {
   (void)info;
   (void)walk;
@@ -74,4 +60,10 @@ int hops_remove_tree(const char *path) {
   int result = nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
   if (result < 0 && errno == ENOENT) return 0;
   return result < 0 ? -errno : 0;
+}
+
+#include <sys/xattr.h>
+
+int hops_set_opaque(int directory_fd) {
+  return fsetxattr(directory_fd, "trusted.overlay.opaque", "y", 1, 0) < 0 ? -errno : 0;
 }

@@ -15,6 +15,14 @@ int hops_signalfd_all(void) {
   return signalfd(-1, &all, SFD_CLOEXEC);
 }
 
+int hops_signalfd_of(const int *signals, int count) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+  if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -1;
+  return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
 int hops_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 
 int hops_set_dumpable(int value) { return prctl(PR_SET_DUMPABLE, value, 0, 0, 0); }

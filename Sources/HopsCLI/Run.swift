@@ -5,6 +5,7 @@ import GRPCCore
 import Glibc
 import HopsAPI
 import HopsCore
+import HopsDirectRun
 import HopsOS
 import HopsPolicy
 
@@ -70,10 +71,19 @@ struct Run: AsyncParsableCommand {
       if !detach, mode != .terminal, sandbox.image == nil,
         let streams = DirectRunClient.streams(forwardStdin: mode == .pipes(forwardStdin: true))
       {
-        var request = Hops_V1_RunRequest(policy: policy, command: command, profile: profile.name)
-        request.name = name ?? ""
-        let direct = DirectRunClient(home: daemon.home, request: request, verbose: verbose)
-        if let code = try direct.run(streams: streams) { return code }
+        let request = DirectRunRequest(
+          settings: sandbox.settings, workspace: policy.workspace ?? "/", command: command, name: name,
+          terminalType: getenv("TERM").map { String(cString: $0) },
+          policyFile: try sandbox.settings.policyFile.map(PolicyFileText.read))
+        let direct = DirectRunClient(home: daemon.home, request: request)
+        let verbose = self.verbose
+        let exit = try direct.run(streams: streams) { id, address in
+          if verbose { Console.error("  Sandbox: \(id)" + (address.map { " (address \($0))" } ?? "")) }
+        }
+        if let exit {
+          exit.report(summary: verbose ? UsageText.summary(exit) : nil)
+          return exit.code
+        }
       }
       let connection = try daemon.connect()
       if let image = sandbox.image { try await sandbox.pullIfMissing(image, on: connection) }

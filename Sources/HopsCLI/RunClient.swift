@@ -4,17 +4,13 @@ import GRPCNIOTransportHTTP2Posix
 import Glibc
 import HopsAPI
 import HopsCore
+import HopsDirectRun
 import HopsOS
 
 /// The client side of one run: stdin, signals and the request go up one stream;
 /// stdout, stderr and the exit come down the other.
 struct RunClient {
-  enum Mode: Equatable {
-    /// Raw mode locally, a pseudo-terminal in the sandbox, window size followed.
-    case terminal
-    /// stdin, stdout and stderr as byte streams; stdin not read when told so.
-    case pipes(forwardStdin: Bool)
-  }
+  typealias Mode = StdioMode
 
   /// Which call carries the stream.
   enum Call {
@@ -27,25 +23,12 @@ struct RunClient {
   let verbose: Bool
   let mode: Mode
 
-  /// How stdin and stdout meet the sandbox. From a terminal (stdin and stdout
-  /// both), a run or exec is interactive with a terminal unless told otherwise, as the
-  /// original Hops was; piped input is forwarded without one.
   static func mode(tty: Bool, interactive: Bool, noInteractive: Bool) throws -> Mode {
-    let stdinIsTerminal = HopsOS.Terminal.isTerminal(0)
-    if tty {
-      guard stdinIsTerminal else {
-        throw HopsError.invalid("-t needs a terminal on stdin, and stdin is not one", hint: "drop -t, or use -i to keep stdin open without a terminal")
-      }
-      return .terminal
-    }
-    if interactive { return .pipes(forwardStdin: true) }
-    if stdinIsTerminal && noInteractive { return .pipes(forwardStdin: false) }
-    if stdinIsTerminal && HopsOS.Terminal.isTerminal(1) { return .terminal }
-    return .pipes(forwardStdin: true)
+    try StdioMode.choose(tty: tty, interactive: interactive, noInteractive: noInteractive)
   }
 
   /// Signals that a user sends to "the command" and that must reach the sandbox.
-  static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
+  static let forwardedSignals = DirectRunClient.forwardedSignals
 
   func run(on connection: DaemonConnection) async throws -> Int32 {
     let (outgoing, sender) = AsyncStream<Hops_V1_RunInput>.makeStream()

@@ -1,4 +1,5 @@
 import HopsAPI
+import HopsDirectRun
 
 /// Usage figures as people read them.
 enum UsageText {
@@ -6,6 +7,16 @@ enum UsageText {
   static func summary(_ usage: Hops_V1_Usage) -> String {
     "wall \(seconds(usage.wallSeconds)), CPU \(seconds(usage.cpuSeconds)), "
       + "peak memory \(bytes(usage.peakMemoryBytes)), peak processes \(usage.peakProcesses)"
+  }
+
+  /// The same for a direct run's exit.
+  static func summary(_ exit: DirectRunExit) -> String {
+    summary(.with {
+      $0.wallSeconds = exit.wallSeconds
+      $0.cpuSeconds = exit.cpuSeconds
+      $0.peakMemoryBytes = exit.peakMemoryBytes
+      $0.peakProcesses = Int32(clamping: exit.peakProcesses)
+    })
   }
 
   static func seconds(_ value: Double) -> String {

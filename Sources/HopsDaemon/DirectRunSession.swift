@@ -1,14 +1,18 @@
+import FoundationEssentials
 import Glibc
 import HopsAPI
 import HopsCore
+import HopsDirectRun
 import HopsOS
+import HopsPolicy
 import HopsRuntime
 import Logging
-import SwiftProtobuf
 
 /// One direct run (see DirectRunServer), on its own thread: the peer checked,
-/// the request and its three streams read, the sandbox started with them, the
-/// client's signals forwarded, and the exit sent back. If the client goes away
+/// the request and its three streams read, the policy built from the flags it
+/// carries (as the CLI would: same profile store, same checks), the sandbox
+/// started with the streams, the client's signals forwarded, and the exit sent
+/// back. If the client goes away
 /// first, the sandbox is killed, as with a Run call.
 struct DirectRunSession {
   let fd: Int32
@@ -26,48 +30,53 @@ struct DirectRunSession {
     // The request, with the command's stdin, stdout and stderr; a client that
     // connects and says nothing does not hold a thread for long.
     Self.setReceiveTimeout(fd, seconds: Self.requestTimeoutSeconds)
-    let request: Hops_V1_RunRequest
+    let request: DirectRunRequest
     let stdio: [Int32]
     do {
       guard let frame = try channel.receive() else { return }
-      let input = try Hops_V1_DirectRunInput(serializedBytes: frame)
       // Every descriptor that came is ours to close unless it is exactly the three.
       let passed = channel.takeDescriptors(channel.queuedDescriptors) ?? []
-      guard case .request(let received)? = input.kind else {
+      guard case .request(let received)? = try? JSONDecoder().decode(DirectRunInput.self, from: Data(frame)) else {
         passed.forEach(FD.close)
-        return send(channel, .with { $0.error = "the first message of a direct run must be its request" })
+        return send(channel, .error("the first message of a direct run must be its request"))
       }
       guard passed.count == 3 else {
         passed.forEach(FD.close)
-        return send(channel, .with { $0.error = "a direct run needs exactly its stdin, stdout and stderr, passed with its request" })
+        return send(channel, .error("a direct run needs exactly its stdin, stdout and stderr, passed with its request"))
       }
       request = received
       stdio = passed
     } catch {
-      return send(channel, .with { $0.error = "cannot read the direct run's request: \(error)" })
+      return send(channel, .error("cannot read the direct run's request: \(error)"))
     }
     Self.setReceiveTimeout(fd, seconds: 0)
     var held = stdio
     defer { held.forEach(FD.close) }
     for (fd, name) in zip(stdio, ["stdin", "stdout", "stderr"]) {
       if let refusal = PassedStreams.refusal(fd) {
-        return send(channel, .with { $0.error = "the run's \(name) cannot be given to a sandbox: \(refusal)" })
+        return send(channel, .error("the run's \(name) cannot be given to a sandbox: \(refusal)"))
       }
     }
 
     // The exit is told on a pipe, so one poll waits for it and for the client.
     // Made first: a sandbox must never be started that nobody follows.
     guard let exitPipe = try? FD.pipe() else {
-      return send(channel, .with { $0.error = "cannot start the sandbox: \(errnoString(errno))" })
+      return send(channel, .error("cannot start the sandbox: \(errnoString(errno))"))
     }
     defer { [exitPipe.read, exitPipe.write].forEach(FD.close) }
     let sandbox: Sandbox
     do {
-      sandbox = try starter.startBlocking(request, kind: .run, stdio: stdio)
+      let (policy, profile) = try request.settings.buildPolicy(
+        workspace: request.workspace, home: starter.launcher.home, terminalType: request.terminalType,
+        policyFile: request.policyFile)
+      // From here as a gRPC run's request: the same bounds (RequestLimits) and the same launch.
+      var runRequest = Hops_V1_RunRequest(policy: policy, command: request.command, profile: profile.name)
+      runRequest.name = request.name ?? ""
+      sandbox = try starter.startBlocking(runRequest, kind: .run, stdio: stdio)
     } catch let error as HopsError {
-      return send(channel, .with { $0.error = error.description })
+      return send(channel, .error(error.description))
     } catch {
-      return send(channel, .with { $0.error = "\(error)" })
+      return send(channel, .error("\(error)"))
     }
     // hops-init has its own copies; ours would keep a pipe's reader from end-of-file.
     held.forEach(FD.close)
@@ -81,13 +90,7 @@ struct DirectRunSession {
         _ = write(exitPipe.write, "x", 1)
       },
       onFinished: { registry.tornDown(sandbox) })
-    send(channel, .with {
-      $0.started = .with {
-        $0.sandboxID = sandbox.id
-        $0.rootfsPath = sandbox.rootfs.path
-        $0.address = sandbox.address ?? ""
-      }
-    })
+    send(channel, .started(sandboxID: sandbox.id, address: sandbox.address))
 
     var clientGone = false
     while true {
@@ -103,7 +106,7 @@ struct DirectRunSession {
       if !clientGone && entries[1].revents != 0 {
         let open = (try? channel.fill()) ?? false
         while let frame = try? channel.nextFrame() {
-          if case .signal(let number)? = (try? Hops_V1_DirectRunInput(serializedBytes: frame))?.kind {
+          if case .signal(let number)? = try? JSONDecoder().decode(DirectRunInput.self, from: Data(frame)) {
             sandbox.signal(number)
           }
         }
@@ -117,12 +120,12 @@ struct DirectRunSession {
     }
     guard let exit = sandbox.exit else { return }
     logger.info("sandbox ended", metadata: ["id": "\(sandbox.id)", "code": "\(exit.code)"])
-    if !clientGone { send(channel, .with { $0.exit = .init(exit) }) }
+    if !clientGone { send(channel, .exit(DirectRunExit(exit))) }
   }
 
-  private func send(_ channel: ControlChannel, _ output: Hops_V1_DirectRunOutput) {
-    guard let bytes: [UInt8] = try? output.serializedBytes() else { return }
-    try? channel.send(bytes)
+  private func send(_ channel: ControlChannel, _ output: DirectRunOutput) {
+    guard let bytes = try? JSONEncoder().encode(output) else { return }
+    try? channel.send(Array(bytes))
   }
 
   /// How long a client may take to send its request.
@@ -140,5 +143,14 @@ struct DirectRunSession {
     var length = socklen_t(MemoryLayout<SocketAccess.PeerCredentials>.size)
     guard getsockopt(fd, SOL_SOCKET, SocketAccess.peerCredentialsOption, &credentials, &length) == 0 else { return nil }
     return credentials
+  }
+}
+
+extension DirectRunExit {
+  init(_ exit: SandboxExit) {
+    self.init(
+      code: exit.code, signal: exit.signal, message: exit.message, keptPath: exit.keptPath,
+      wallSeconds: exit.usage.wallSeconds, cpuSeconds: exit.usage.cpuSeconds,
+      peakMemoryBytes: exit.usage.peakMemoryBytes, peakProcesses: exit.usage.peakProcesses)
   }
 }

@@ -64,6 +64,7 @@ struct SandboxStarter {
   ) throws -> Sandbox {
     let policy = try Policy(request: request)
     let name = request.name.isEmpty ? nil : request.name
+    let command = request.command
     var options = SandboxLauncher.Options(
       name: name, kind: kind, profile: request.profile.isEmpty ? nil : request.profile, terminal: terminal)
     options.stdio = stdio
@@ -78,7 +79,7 @@ struct SandboxStarter {
     let sandbox: Sandbox
     let launchStarted = ContinuousClock.now
     do {
-      sandbox = try launcher.launch(policy: policy, command: request.command, options: options, warm: warm)
+      sandbox = try launcher.launch(policy: policy, command: command, options: options, warm: warm)
     } catch {
       registry.release(id: options.id)
       throw error
@@ -93,7 +94,7 @@ struct SandboxStarter {
       "sandbox started",
       metadata: [
         "id": "\(sandbox.id)", "name": "\(name ?? "")", "kind": "\(kind.rawValue)", "pid": "\(sandbox.initPid)",
-        "command": "\(request.command)", "direct": "\(stdio != nil)", "warm": "\(warm != nil)",
+        "command": "\(command)", "direct": "\(stdio != nil)", "warm": "\(warm != nil)",
         "launch_ms": "\(Self.milliseconds(since: launchStarted))",
       ])
     return sandbox

@@ -7,6 +7,11 @@ public enum ProcessControl {
     try syscall("signalfd") { hops_signalfd_all() }
   }
 
+  /// Blocks `signals` and returns a signalfd that delivers them instead.
+  public static func signalsToDescriptor(_ signals: [Int32]) throws(SyscallError) -> Int32 {
+    try syscall("signalfd") { hops_signalfd_of(signals, Int32(signals.count)) }
+  }
+
   /// No execve after this can gain privileges (setuid bits, file capabilities).
   public static func forbidNewPrivileges() throws(SyscallError) {
     try syscall("prctl", "PR_SET_NO_NEW_PRIVS") { hops_set_no_new_privs() }

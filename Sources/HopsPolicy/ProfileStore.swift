@@ -41,21 +41,28 @@ public struct ProfileStore: Sendable {
   /// A profile file parsed, or every problem in it; throws only when the file
   /// cannot be read. A file without `name` is named after itself.
   public static func parse(file path: String, host: HostFacts = .current()) throws -> Result<Profile, ProfileErrors> {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw HopsError.notFound("cannot read profile \(path): \(String(cString: strerror(errno)))")
-    }
-    let base = String(path.split(separator: "/").last ?? "profile")
+    parse(try PolicyFileText.read(path), host: host)
+  }
+
+  /// A profile file's text, named after its file.
+  static func parse(_ file: PolicyFileText, host: HostFacts) -> Result<Profile, ProfileErrors> {
+    let base = String(file.path.split(separator: "/").last ?? "profile")
     let name = base.hasSuffix(".toml") ? String(base.dropLast(5)) : base
-    return ProfileParser.parse(String(decoding: data, as: UTF8.self), file: path, defaultName: name, origin: .file(path), host: host)
+    return ProfileParser.parse(file.text, file: file.path, defaultName: name, origin: .file(file.path), host: host)
+  }
+
+  /// A profile file named by its path (`--policy-file`), as its reader got it.
+  public static func load(_ file: PolicyFileText, host: HostFacts = .current()) throws -> Profile {
+    switch parse(file, host: host) {
+    case .success(let profile): return profile
+    case .failure(let errors):
+      throw HopsError.invalid("invalid profile:\n" + errors.description, hint: "check it with 'hops profile validate \(file.path)'")
+    }
   }
 
   /// A profile file named by its path (`--policy-file`).
   public static func load(file path: String, host: HostFacts = .current()) throws -> Profile {
-    switch try parse(file: path, host: host) {
-    case .success(let profile): return profile
-    case .failure(let errors):
-      throw HopsError.invalid("invalid profile:\n" + errors.description, hint: "check it with 'hops profile validate \(path)'")
-    }
+    try load(PolicyFileText.read(path), host: host)
   }
 
   static func parseBuiltin(_ builtin: (name: String, toml: String), host: HostFacts = .current()) throws -> Profile {

@@ -1,12 +1,21 @@
 import Glibc
-import HopsCLI
+import HopsCore
+import HopsDirectRun
+import HopsOS
 
+/// `hops`: a small front that starts in about a millisecond. The common run
+/// (see QuickRun) goes straight to the daemon from here; every other command
+/// line, and that run when it cannot go direct, is handed whole to the full
+/// command line, `hops-cli`, beside this executable.
 @main
 enum Entry {
-  static func main() async {
-    // The common run goes straight to the daemon (see QuickRun); everything
-    // else, and that run when it cannot, through the full command line.
+  static func main() {
     if let code = QuickRun.attempt(Array(CommandLine.arguments.dropFirst())) { exit(code) }
-    await HopsCommand.main()
+    let path = (ExecutablePath.directory() ?? ".") + "/hops-cli"
+    let arguments = CommandLine.arguments
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    execv(path, &argv)
+    Console.error("hops: cannot run \(path): \(String(cString: strerror(errno))) (build it with 'swift build', or reinstall Hops)")
+    exit(ExitCodes.hopsFailure)
   }
 }

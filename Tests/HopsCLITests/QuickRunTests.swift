@@ -1,6 +1,7 @@
 import Testing
 
 @testable import HopsCLI
+@testable import HopsDirectRun
 
 /// QuickRun reads `hops run` without ArgumentParser: for every command line it
 /// takes, it must read exactly what ArgumentParser reads, and it must hand

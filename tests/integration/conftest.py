@@ -187,8 +187,12 @@ def no_leaks_per_test(request):
     h = request.getfixturevalue("hops")
     kept = set()
     for name in h.sandboxes():
-        state = h.home / "sandboxes" / name / "state.json"
-        if state.exists() and '"keep" : true' in state.read_text().replace('"keep": true', '"keep" : true'):
+        # A run's directory may be going right now: its exit is told first.
+        try:
+            text = (h.home / "sandboxes" / name / "state.json").read_text()
+        except FileNotFoundError:
+            continue
+        if '"keep" : true' in text.replace('"keep": true', '"keep" : true'):
             kept.add(name)
     assert wait_until(lambda: set(h.sandboxes()) <= kept), f"sandbox directories left: {h.sandboxes()}"
     assert wait_until(lambda: not hops_init_pids()), f"hops-init processes left: {hops_init_pids()}"

@@ -4,6 +4,7 @@ as they are. Also the daemon's side of that protocol under a hostile client:
 what it refuses to hand a sandbox, and who may connect at all."""
 import array
 import hashlib
+import json
 import os
 import socket
 import struct
@@ -84,22 +85,10 @@ def frame(payload: bytes) -> bytes:
     return struct.pack("<I", len(payload)) + payload
 
 
-def field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field (numbers below 16)."""
-    length = len(payload)
-    varint = b""
-    while True:
-        byte = length & 0x7F
-        length >>= 7
-        varint += bytes([byte | (0x80 if length else 0)])
-        if not length:
-            break
-    return bytes([(number << 3) | 2]) + varint + payload
-
-
-def request(*argv: str) -> bytes:
-    """DirectRunInput{request: RunRequest{command: argv}}."""
-    return field(1, b"".join(field(1, a.encode()) for a in argv))
+def request(*argv: str, **flags) -> bytes:
+    """DirectRunInput.request: the flags of `hops run /tmp -- argv`, plain or with `flags`."""
+    settings = {"allowNet": [], "publish": [], "environment": [], "keep": False, **flags}
+    return json.dumps({"request": {"_0": {"settings": settings, "workspace": "/tmp", "command": list(argv)}}}).encode()
 
 
 def exchange(hops, payload: bytes, fds):
@@ -156,13 +145,40 @@ def test_the_daemon_refuses_streams_that_lead_out_of_the_sandbox(hops, tmp_path)
         assert b"exactly its stdin, stdout and stderr" in answer
         answer = exchange(hops, request("/bin/true"), [null, null])
         assert b"exactly its stdin, stdout and stderr" in answer
-        answer = exchange(hops, bytes([0x10, 0x02]), [null, null, null])  # DirectRunInput{signal: 2}
+        answer = exchange(hops, b'{"signal": {"_0": 2}}', [null, null, null])
+        assert b"must be its request" in answer
+        answer = exchange(hops, b"not json", [null, null, null])
         assert b"must be its request" in answer
         # And the daemon is fine afterwards, with nothing left behind.
         assert hops("run", "--", "/bin/true").returncode == 0
     finally:
         for fd in (null, directory, path_only, master, slave):
             os.close(fd)
+
+
+def test_the_daemon_builds_the_policy_from_the_flags_it_is_sent(hops):
+    hops("system", "start", check=True)
+    null = os.open("/dev/null", os.O_RDWR)
+    read, write = os.pipe()
+    try:
+        script = "hostname; echo $FROM"
+        answer = exchange(hops, request("/bin/sh", "-c", script, hostname="handmade", environment=["FROM=flags"]),
+                          [null, write, null])
+        os.close(write)
+        write = -1
+        assert b'"exit"' in answer and b'"code":0' in answer, answer
+        assert os.read(read, 4096) == b"handmade\nflags\n"
+        # Flags are checked there as they are in the CLI.
+        answer = exchange(hops, request("/bin/true", memory="lots"), [null, null, null])
+        assert b"error" in answer and b"lots" in answer, answer
+        # A policy file is read by the client, never by the daemon: a request
+        # that names one without its text is refused.
+        answer = exchange(hops, request("/bin/true", policyFile="/etc/shadow"), [null, null, null])
+        assert b"did not come with the request" in answer, answer
+    finally:
+        for fd in (null, read, write):
+            if fd >= 0:
+                os.close(fd)
 
 
 def test_only_the_daemons_user_may_connect_to_the_direct_socket(hops):

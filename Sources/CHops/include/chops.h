@@ -91,14 +91,9 @@ int hops_open_no_symlinks(const char *path, int flags);
 /// fstatfs's f_type (the filesystem's magic number), or -errno.
 long hops_filesystem_type(int fd);
 
-/// gzip-or-plain file reading through zlib (gzread passes plain files through).
 /* Removes a directory tree (or a file), depth first, without following
    symlinks or crossing mounts; 0, or -errno. */
 int hops_remove_tree(const char *path);
-void *hops_gz_open(const char *path);
-/// Returns bytes read, 0 at end, -1 on error (then *message is set).
-int hops_gz_read(void *file, void *buffer, unsigned length, const char **message);
-void hops_gz_close(void *file);
 
 /// Namespace flags of clone(2); the Glibc module Swift sees hides them (they
 /// need _GNU_SOURCE).
@@ -178,11 +173,8 @@ int hops_receive_with_fds(int socket, void *bytes, int length, int *fds, int *co
 int hops_make_raw(int fd, void *saved);
 int hops_restore_terminal(int fd, const void *saved);
 
-/// SHA-256 through OpenSSL's EVP interface.
-void *hops_sha256_new(void);
-void hops_sha256_update(void *context, const void *bytes, unsigned long length);
-/// Writes 32 bytes to `digest` and frees the context.
-void hops_sha256_finish(void *context, unsigned char *digest);
+/// Blocks `signals` and returns a signalfd that delivers them instead, or -1.
+int hops_signalfd_of(const int *signals, int count);
 
 /// fsetxattr on a directory opened without following symlinks (overlayfs's
 /// opaque marker). Returns 0 or -errno.

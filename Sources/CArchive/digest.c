@@ -1,9 +1,6 @@
-#define _GNU_SOURCE
-#include "chops.h"
+#include "carchive.h"
 
-#include <errno.h>
 #include <openssl/evp.h>
-#include <sys/xattr.h>
 
 void *hops_sha256_new(void) {
   EVP_MD_CTX *context = EVP_MD_CTX_new();
@@ -22,8 +19,4 @@ void hops_sha256_finish(void *context, unsigned char *digest) {
   unsigned int length = 0;
   EVP_DigestFinal_ex((EVP_MD_CTX *)context, digest, &length);
   EVP_MD_CTX_free((EVP_MD_CTX *)context);
-}
-
-int hops_set_opaque(int directory_fd) {
-  return fsetxattr(directory_fd, "trusted.overlay.opaque", "y", 1, 0) < 0 ? -errno : 0;
 }

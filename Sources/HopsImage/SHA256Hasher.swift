@@ -1,5 +1,6 @@
-import CHops
+import CArchive
 import Glibc
+import HopsOS
 
 /// SHA-256 (OpenSSL), for content addresses: `sha256:<hex>`.
 public final class SHA256Hasher {
@@ -54,14 +55,5 @@ public final class SHA256Hasher {
       buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
     }
     return hasher.finish()
-  }
-}
-
-/// overlayfs's markers, for unpacked image layers used as lower layers.
-public enum OverlayMarkers {
-  /// Marks a directory opaque: lower layers' contents of it are hidden.
-  public static func setOpaque(_ directoryFD: Int32) throws(SyscallError) {
-    let result = hops_set_opaque(directoryFD)
-    if result < 0 { throw SyscallError("fsetxattr", errno: -result, detail: "trusted.overlay.opaque") }
   }
 }

@@ -1,5 +1,6 @@
-import CHops
+import CArchive
 import Glibc
+import HopsOS
 
 /// Reads a file that may be gzip-compressed (zlib decides from the magic bytes and
 /// passes plain files through), so `.tar` and `.tar.gz` take the same path.

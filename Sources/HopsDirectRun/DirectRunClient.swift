@@ -1,0 +1,104 @@
+import FoundationEssentials
+import Glibc
+import HopsCore
+import HopsOS
+
+/// The client side of a direct run (see the daemon's DirectRunServer): the
+/// request goes to `$HOPS_HOME/run.sock` with this process's stdin, stdout and
+/// stderr, the command reads and writes them itself, and the exit comes back.
+/// No gRPC connection, no relay: a run starts sooner and streams at the speed
+/// of a pipe.
+///
+/// Used for every run without a terminal whose streams may be passed (see
+/// PassedStreams); the rest go through gRPC (the CLI's RunClient), as does a
+/// run when the daemon is not there yet (that path starts it).
+public struct DirectRunClient {
+  let home: HopsHome
+  let request: DirectRunRequest
+
+  public init(home: HopsHome, request: DirectRunRequest) {
+    self.home = home
+    self.request = request
+  }
+
+  /// Signals that a user sends to "the command" and that must reach the sandbox.
+  public static let forwardedSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
+
+  /// The streams to pass: ours, or /dev/null for stdin when it is not to be
+  /// forwarded; nil when one of them cannot be passed (a terminal, say).
+  public static func streams(forwardStdin: Bool) -> [Int32]? {
+    var stdin: Int32 = 0
+    if !forwardStdin || fcntl(0, F_GETFD) < 0 {
+      stdin = open("/dev/null", O_RDONLY | O_CLOEXEC)
+      guard stdin >= 0 else { return nil }
+    }
+    let streams = [stdin, 1, 2]
+    guard streams.allSatisfy({ PassedStreams.refusal($0) == nil }) else {
+      if stdin != 0 { close(stdin) }
+      return nil
+    }
+    return streams
+  }
+
+  /// The command's exit; nil when the daemon does not take direct runs now
+  /// (not running, or stopping): the caller then goes through gRPC.
+  /// `started` learns the sandbox's id and address.
+  public func run(streams: [Int32], started: (String, String?) -> Void = { _, _ in }) throws -> DirectRunExit? {
+    guard let fd = UnixSocket.connect(home.directRunSocketPath) else { return nil }
+    let channel = ControlChannel(fd: fd)
+    defer { channel.close() }
+    do { try channel.send(Array(JSONEncoder().encode(DirectRunInput.request(request))), descriptors: streams) } catch {
+      return nil
+    }
+    // From here the forwarded signals are blocked and read from a descriptor,
+    // in the same poll as the daemon's messages: each goes on as a frame.
+    let signals = try? ProcessControl.signalsToDescriptor(Self.forwardedSignals)
+    defer { if let signals { close(signals) } }
+    var entries = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+    if let signals { entries.append(pollfd(fd: signals, events: Int16(POLLIN), revents: 0)) }
+    while true {
+      for index in entries.indices { entries[index].revents = 0 }
+      if poll(&entries, nfds_t(entries.count), -1) < 0 {
+        if errno == EINTR { continue }
+        throw HopsError.failed("cannot wait for the sandbox: \(String(cString: strerror(errno)))")
+      }
+      if let signals, entries[1].revents != 0, let number = Self.readSignal(signals) {
+        if let bytes = try? JSONEncoder().encode(DirectRunInput.signal(number)) { try? channel.send(Array(bytes)) }
+      }
+      guard entries[0].revents != 0 else { continue }
+      let open = (try? channel.fill()) ?? false
+      while let frame = try? channel.nextFrame() {
+        guard let output = try? JSONDecoder().decode(DirectRunOutput.self, from: Data(frame)) else { continue }
+        switch output {
+        case .started(let id, let address): started(id, address)
+        case .exit(let exit): return exit
+        case .error(let message): throw HopsError.failed(message)
+        }
+      }
+      if !open {
+        throw HopsError(
+          .unavailable, "the connection to hopsd ended before the command did", hint: "see \(home.logFile)")
+      }
+    }
+  }
+
+  /// One signal's number from a signalfd (a 128-byte signalfd_siginfo).
+  private static func readSignal(_ fd: Int32) -> Int32? {
+    var info = [UInt8](repeating: 0, count: 128)
+    let n = info.withUnsafeMutableBytes { read(fd, $0.baseAddress!, 128) }
+    guard n == 128 else { return nil }
+    return Int32(bitPattern: info.withUnsafeBytes { $0.load(as: UInt32.self) })
+  }
+}
+
+extension DirectRunExit {
+  /// What `hops run` says on stderr about the exit: Hops' reason, if it ended
+  /// the command, then `summary` (--verbose), then where --keep left the files.
+  public func report(summary: String? = nil) {
+    if let message, !message.isEmpty { Console.error("hops: \(message)") }
+    if let summary { Console.error("hops: " + summary) }
+    if let keptPath, !keptPath.isEmpty {
+      Console.error("hops: sandbox kept at \(keptPath) (its changes to the rootfs are in \(keptPath)/upper)")
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import HopsCore
+
+// The messages of a direct run on `$HOPS_HOME/run.sock`: length-prefixed
+// frames (a 4-byte little-endian length, then one JSON document). The first
+// input is the request, sent with the command's stdin, stdout and stderr as
+// descriptors (SCM_RIGHTS): the sandbox's command reads and writes them itself,
+// nothing is relayed. Only pipes, regular files, non-terminal character
+// devices and connected stream sockets are taken. Not gRPC: the client is the
+// small `hops` front, which links no protobuf or HTTP/2 code (see QuickRun).
+
+/// Client to daemon.
+public enum DirectRunInput: Codable, Equatable, Sendable {
+  /// The first frame, with the command's stdin, stdout and stderr attached.
+  case request(DirectRunRequest)
+  /// A signal for the command (the client got it).
+  case signal(Int32)
+}
+
+/// A run as the client asks for it: its flags as given, and what only the
+/// client can know. The daemon builds the policy from this (after the same
+/// checks as for a gRPC run).
+public struct DirectRunRequest: Codable, Equatable, Sendable {
+  public var settings: SandboxSettings
+  /// The workspace, resolved by the client (absolute, no symlinks).
+  public var workspace: String
+  public var command: [String]
+  public var name: String?
+  /// The client's TERM, which the command inherits.
+  public var terminalType: String?
+  /// `--policy-file`, read by the client.
+  public var policyFile: PolicyFileText?
+
+  public init(
+    settings: SandboxSettings, workspace: String, command: [String], name: String?, terminalType: String?,
+    policyFile: PolicyFileText?
+  ) {
+    self.settings = settings
+    self.workspace = workspace
+    self.command = command
+    self.name = name
+    self.terminalType = terminalType
+    self.policyFile = policyFile
+  }
+}
+
+/// Daemon to client.
+public enum DirectRunOutput: Codable, Equatable, Sendable {
+  case started(sandboxID: String, address: String?)
+  case exit(DirectRunExit)
+  /// The run could not start: why, for the user (the client exits 125).
+  case error(String)
+}
+
+/// How the command ended, as `hops run` tells it.
+public struct DirectRunExit: Codable, Equatable, Sendable {
+  public var code: Int32
+  public var signal: Int32
+  /// Why Hops ended it (timeout, out of memory, killed), if it did.
+  public var message: String?
+  /// Where `--keep` left the sandbox's files.
+  public var keptPath: String?
+  public var wallSeconds: Double
+  public var cpuSeconds: Double
+  public var peakMemoryBytes: UInt64
+  public var peakProcesses: Int
+
+  public init(
+    code: Int32, signal: Int32, message: String?, keptPath: String?, wallSeconds: Double, cpuSeconds: Double,
+    peakMemoryBytes: UInt64, peakProcesses: Int
+  ) {
+    self.code = code
+    self.signal = signal
+    self.message = message
+    self.keptPath = keptPath
+    self.wallSeconds = wallSeconds
+    self.cpuSeconds = cpuSeconds
+    self.peakMemoryBytes = peakMemoryBytes
+    self.peakProcesses = peakProcesses
+  }
+}
