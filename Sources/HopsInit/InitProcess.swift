@@ -38,10 +38,25 @@ public enum InitProcess {
     }
 
     let plan: LaunchPlan
+    var prepared = false
     do {
       if !control.hasInput() { warmUpCoding() }
-      guard let frame = try control.receive() else { _exit(125) }
+      var frame: [UInt8]
+      while true {
+        guard let received = try control.receive() else { _exit(125) }
+        frame = received
+        guard frame == LaunchPlan.prepareFrame, !prepared else { break }
+        // In the warm pool: the default rootfs came to build ahead. If that
+        // fails we end, and the pool skips us (a dead warm hops-init).
+        guard let root = control.takeDescriptors(1)?.first else { _exit(125) }
+        do { try SandboxFilesystem.prepare(root: root) } catch { _exit(125) }
+        FD.close(root)
+        prepared = true
+      }
       plan = try JSONDecoder().decode(LaunchPlan.self, from: Data(frame))
+      guard plan.prepared == prepared else {
+        fail(control, code: 125, "hops-init: the plan and the prepared filesystem disagree (prepared: \(prepared))")
+      }
       // More descriptors than one message carries come on frames of their own.
       while control.queuedDescriptors < plan.descriptorCount + (plan.stdioPassed ? 3 : 0) {
         guard let more = try control.receive(), more == LaunchPlan.descriptorsFrame else { _exit(125) }

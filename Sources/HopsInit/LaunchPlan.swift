@@ -53,6 +53,9 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   /// The sandbox's root as a detached overlay (an index into the descriptors).
   /// hops-init, in its user namespace, cannot reach the sandbox's directory.
   public var rootDescriptor: Int?
+  /// The root and the kernel filesystems are in place already: this warm
+  /// hops-init got a `prepareFrame` while it waited (see SandboxFilesystem).
+  public var prepared = false
 
   public init(
     lowerDir: String, upperDir: String, workDir: String, rootfsMount: String,
@@ -98,6 +101,11 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
 
   /// The payload of the frames that carry more of the plan's descriptors.
   public static let descriptorsFrame: [UInt8] = Array("fds".utf8)
+
+  /// The frame a warm hops-init may get before its plan, with one descriptor:
+  /// the default rootfs as a detached overlay, to build the part of the tree
+  /// no plan changes while it waits.
+  public static let prepareFrame: [UInt8] = Array("prepare".utf8)
 
   /// The frame that follows the plan once the daemon has placed hops-init in the
   /// sandbox's cgroup: nothing of the command runs before it.

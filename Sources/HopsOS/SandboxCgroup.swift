@@ -175,6 +175,13 @@ public final class SandboxCgroup: Sendable {
     return usage
   }
 
+  /// Just the number of processes now (pids.current): cheap, unlike usage(),
+  /// whose memory figures make the kernel flush its statistics.
+  public func processCount() -> Int? {
+    guard let dir = hierarchy.version == .v2 ? directories["memory"] : directories["pids"] else { return nil }
+    return Self.number(dir + "/pids.current").map { Int($0) }
+  }
+
   /// Removes the cgroup; retries while the kernel still counts exiting tasks
   /// in it (EBUSY), up to `seconds`. True when it is gone.
   @discardableResult

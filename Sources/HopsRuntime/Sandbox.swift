@@ -143,7 +143,8 @@ public final class Sandbox: Sendable {
       }
       var entry = pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0)
       let ready = poll(&entry, 1, timeout)
-      if cgroup != nil && !told { samplePeakProcesses() }
+      // Sampled on the timer only: a report's wake-up is on the run's path.
+      if ready == 0 && cgroup != nil && !told { samplePeakProcesses() }
       if !told, let deadline, ContinuousClock.now >= deadline, let seconds = limits.timeoutSeconds {
         timeOut(after: seconds)
       }
@@ -241,7 +242,7 @@ public final class Sandbox: Sendable {
   }
 
   private func samplePeakProcesses() {
-    guard let processes = cgroup?.usage().processes else { return }
+    guard let processes = cgroup?.processCount() else { return }
     state.withLock { $0.peakProcesses = max($0.peakProcesses, processes) }
   }
 

@@ -48,8 +48,37 @@ public struct SandboxLauncher: Sendable {
     let starter = InitStarter(home: home, initPath: initPath, cgroups: cgroups, userNamespaces: userNamespaces.supported)
     self.starter = starter
     self.pool = warm > 0
-      ? WarmPool(size: warm, start: { try starter.start(id: SandboxLauncher.newID(), warm: true) }, joinCgroups: { starter.join($0) })
+      ? WarmPool(
+        size: warm,
+        start: {
+          let started = try starter.start(id: SandboxLauncher.newID(), warm: true)
+          if let info = try? setup.ensureDefaultRootfs().0 { SandboxLauncher.prepare(started, lowers: [info.path]) }
+          return started
+        },
+        joinCgroups: { starter.join($0) })
       : nil
+  }
+
+  /// Gives a warm hops-init the default rootfs to build ahead (LaunchPlan's
+  /// prepareFrame): the root overlay, /proc, /dev, /sys, /tmp and the masks,
+  /// about two thirds of a sandbox's mount calls, then are off the run's path.
+  /// Only with user namespaces (the daemon builds the root then); a failure
+  /// leaves the warm one as it was, or dead (and then skipped).
+  static func prepare(_ started: StartedInit, lowers: [String]) {
+    guard let ids = started.ids, let identity = PreparedRoot(lowers: lowers) else { return }
+    guard let userNamespace = try? syscall("open", "ns/user", { open("/proc/\(started.pid)/ns/user", O_RDONLY | O_CLOEXEC) }) else {
+      return
+    }
+    defer { FD.close(userNamespace) }
+    let builder = SandboxMountBuilder(userNamespace: userNamespace, rootID: ids.base)
+    defer { builder.closeAll() }
+    do {
+      let root = try builder.root(lowers: lowers, upper: started.directory + "/upper", work: started.directory + "/work")
+      try ControlChannel(fd: started.control).send(LaunchPlan.prepareFrame, descriptors: [builder.descriptors[root]])
+      started.preparedRoot = identity
+    } catch {
+      return
+    }
   }
 
   /// Removes the bridge and rules this daemon made (at shutdown).
@@ -61,8 +90,21 @@ public struct SandboxLauncher: Sendable {
   /// sandbox's id is then the warm one's; `launch` takes it over, or the caller
   /// discards it.
   public func takeWarm(for policy: Policy, kind: SandboxRecord.Kind) -> StartedInit? {
-    guard kind != .created, policy.limits.cpuset == nil else { return nil }
-    return pool?.take()
+    guard kind != .created, policy.limits.cpuset == nil, let warm = pool?.take() else { return nil }
+    guard let prepared = warm.preparedRoot else { return warm }
+    // Its root is the default rootfs, ready: it serves only a sandbox on that
+    // very rootfs. For another one it goes back to the pool; if the default
+    // rootfs was replaced since, it is out of date and goes.
+    guard policy.rootfs == Policy.defaultRootfs else {
+      giveBack(warm)
+      return nil
+    }
+    let current = (try? setup.ensureDefaultRootfs().0).flatMap { PreparedRoot(lowers: [$0.path]) }
+    guard current == prepared else {
+      Threads.detach { warm.discard() }
+      return nil
+    }
+    return warm
   }
 
   /// A warm hops-init taken but not launched (the request was refused first).
@@ -221,7 +263,11 @@ public struct SandboxLauncher: Sendable {
         defer { FD.close(userNamespace) }
         let mountBuilder = SandboxMountBuilder(userNamespace: userNamespace, rootID: ids.base)
         builder = mountBuilder
-        plan.rootDescriptor = try mountBuilder.root(lowers: rootfs.lowerDirs, upper: directory + "/upper", work: directory + "/work")
+        if started.preparedRoot != nil {
+          plan.prepared = true
+        } else {
+          plan.rootDescriptor = try mountBuilder.root(lowers: rootfs.lowerDirs, upper: directory + "/upper", work: directory + "/work")
+        }
         plan.workspaceMount = try plan.workspaceMount.map { try mountBuilder.build($0) }
         plan.mounts = try plan.mounts.map { try mountBuilder.build($0) }
         plan.descriptorCount = mountBuilder.descriptors.count

@@ -25,6 +25,9 @@ public final class StartedInit: @unchecked Sendable {
   /// Whether hops-init is in its cgroup already (a warm one is; a cold launch
   /// moves it while hops-init builds the filesystem).
   var inCgroup: Bool
+  /// The root a warm one has in place already (see SandboxLauncher.prepare):
+  /// it can serve only a sandbox on that very rootfs.
+  var preparedRoot: PreparedRoot?
 
   init(
     id: String, directory: String, pid: pid_t, control: Int32, streams: (stdin: Int32, stdout: Int32, stderr: Int32)?,
@@ -90,5 +93,25 @@ enum SandboxDirectory {
 
   static func remove(_ directory: String) {
     try? FileTree.remove(directory)
+  }
+}
+
+/// Which rootfs a warm hops-init's prepared root stands on: its lower
+/// directories, and which directories those were (device and inode), so a
+/// rootfs replaced since (`hops init` again, a new image of the same name) is
+/// not served from the old one.
+struct PreparedRoot: Equatable {
+  let lowers: [String]
+  let identities: [String]
+
+  init?(lowers: [String]) {
+    var identities: [String] = []
+    for lower in lowers {
+      var info = stat()
+      guard stat(lower, &info) == 0 else { return nil }
+      identities.append("\(info.st_dev):\(info.st_ino)")
+    }
+    self.lowers = lowers
+    self.identities = identities
   }
 }

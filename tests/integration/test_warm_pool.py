@@ -22,6 +22,13 @@ def scheduling_policy(pid):
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[38])
 
 
+def process_state(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
 def cgroup_dirs(sandbox_id):
     return [p for p in Path("/sys/fs/cgroup").glob(f"*/hops/{sandbox_id}") if p.is_dir()] + \
         [p for p in Path("/sys/fs/cgroup").glob(f"hops/{sandbox_id}") if p.is_dir()]
@@ -80,6 +87,48 @@ def test_a_launch_takes_a_warm_one_and_the_pool_refills(own_daemon):
     assert r.stdout.split(b"\0")[0] == b"hops-init"
     h("rm", "-f", sandbox_id, check=True)
     assert cgroup_dirs(sandbox_id) == []
+
+
+def mount_points(pid):
+    return [line.split()[4] for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines()]
+
+
+def test_warm_ones_hold_the_default_rootfs_ready_and_serve_no_other(own_daemon, tmp_path):
+    h = own_daemon("--warm-sandboxes", "2")
+    process = h.process
+    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(daemon_children(process.pid, "hops-init-warm")) == 2)
+    # Each has built the part of the tree no plan changes: the root, /proc,
+    # /dev, /sys, /tmp and the masks, in its own mount namespace only.
+    for pid in daemon_children(process.pid, "hops-init-warm"):
+        assert wait_until(lambda: "/tmp/root/sys/firmware" in mount_points(pid)), mount_points(pid)
+        points = mount_points(pid)
+        for point in ("/tmp/root", "/tmp/root/proc", "/tmp/root/dev", "/tmp/root/dev/pts", "/tmp/root/tmp",
+                      "/tmp/root/proc/kcore" if Path("/proc/kcore").exists() else "/tmp/root/proc/keys"):
+            assert point in points, (point, points)
+        assert "/tmp/root/workspace" not in points, "the workspace is the plan's, not the pool's"
+    assert not any(p.startswith("/tmp/root") for p in mount_points(os.getpid()))
+    before = set(warm_ids(h))
+
+    # A sandbox on another rootfs starts on the spot; the warm ones stay.
+    tree = tmp_path / "tree"
+    subprocess.run(["cp", "-a", str(h.home / "images" / "rootfs" / "default" / "rootfs"), str(tree)], check=True)
+    (tree / "marker").write_text("the other rootfs\n")
+    h("rootfs", "create", "other", "--from", str(tree), check=True)
+    r = h("run", "--rootfs", "other", "--", "/bin/cat", "/marker")
+    assert (r.returncode, r.stdout) == (0, b"the other rootfs\n"), r.stderr
+    assert set(warm_ids(h)) == before
+    # The default rootfs still comes from the pool, with everything in place,
+    # and with the sandbox's own workspace and limits on top.
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "file").write_text("mine\n")
+    sandbox_id = h("run", "-d", "--memory", "64M", str(tmp_path / "ws"), "--", "/bin/sleep", "60",
+                   check=True).stdout.decode().strip()
+    assert sandbox_id in before
+    r = h("exec", sandbox_id, "--", "/bin/sh", "-c",
+          "cat /workspace/file; test -e /marker || echo no-marker; ls /dev/null /dev/pts/ptmx >/dev/null && echo dev;"
+          "echo 1 > /proc/sys/kernel/sysrq 2>/dev/null || echo proc-sys-read-only")
+    assert r.stdout == b"mine\nno-marker\ndev\nproc-sys-read-only\n", r.stderr
+    h("rm", "-f", sandbox_id, check=True)
 
 
 def test_sandboxes_that_need_a_cpuset_start_on_the_spot(own_daemon):
@@ -152,6 +201,9 @@ def test_a_warm_one_that_died_is_skipped_and_a_refused_run_uses_none(own_daemon)
     # A warm hops-init killed from outside is not handed to a run.
     victim = daemon_children(process.pid, "hops-init-warm")[0]
     os.kill(victim, signal.SIGKILL)
+    # Dead, that is: a warm hops-init runs at idle priority (and may still be
+    # preparing its root), so a busy machine can keep it from dying at once.
+    assert wait_until(lambda: process_state(victim) in ("Z", None))
     for _ in range(3):
         r = h("run", "--", "/bin/echo", "fine")
         assert (r.returncode, r.stdout) == (0, b"fine\n"), r.stderr
