@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
 # Start-up latency of `hops run -- /bin/true` (daemon warm, network disabled, the
 # default profile's limits) side by side with bubblewrap and crun on the same
-# BusyBox rootfs, in one hyperfine run, with ratios. Also: the added cost of
-# explicit limits and of the loopback network, the CLI alone (`hops --version`)
-# and one gRPC round trip (`hops ps -q`), so the report shows where the
-# time goes.
+# BusyBox rootfs, in one interleaved run, with ratios. Also: the added cost of
+# explicit limits and of each network mode, the full command line alone
+# (`hops-cli --version`: what every command but the common run starts) and one
+# gRPC round trip (`hops-cli ps -q`), so the report shows where the time goes.
 #
-#   sudo bench/startup.sh            # RUNS=40 WARMUP=5 by default
+#   sudo bench/startup.sh            # RUNS=60 WARMUP=5 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 . scripts/env.sh
 [ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
-RUNS=${RUNS:-40}
+RUNS=${RUNS:-60}
 WARMUP=${WARMUP:-5}
 work=${HOPS_BENCH_DIR:-/tmp/hops-bench}
 mkdir -p "$work"
 
 scripts/install-deps.sh
-for pkg in bubblewrap crun hyperfine; do
+for pkg in bubblewrap crun gcc; do
   dpkg -s "$pkg" >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; }
 done
 
@@ -53,26 +53,33 @@ spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"
 json.dump(spec, open(path, "w"))
 PY
 
+# One interleaved run: each round starts every command once, in turn, so a
+# noisy spell of this machine weighs on all of them alike (bench/interleave.c).
+gcc -O2 -o "$work/interleave" "$repo/bench/interleave.c"
+cat >"$work/commands" <<COMMANDS
+$bin/hops run /tmp -- /bin/true
+$bin/hops run --memory 256M --cpus 1 /tmp -- /bin/true
+$bin/hops run --network loopback /tmp -- /bin/true
+$bin/hops run --network outbound /tmp -- /bin/true
+$bin/hops run --network full /tmp -- /bin/true
+bwrap --unshare-all --die-with-parent --ro-bind $rootfs / --proc /proc --dev /dev --tmpfs /tmp /bin/true
+crun run --bundle $bundle hops-bench-crun
+$bin/hops-cli --version
+$bin/hops-cli ps -q
+COMMANDS
 cd /tmp
-hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$work/startup.json" \
-  -n "hops run" "$bin/hops run /tmp -- /bin/true" \
-  -n "hops run --memory 256M --cpus 1" "$bin/hops run --memory 256M --cpus 1 /tmp -- /bin/true" \
-  -n "hops run --network loopback" "$bin/hops run --network loopback /tmp -- /bin/true" \
-  -n "hops run --network outbound" "$bin/hops run --network outbound /tmp -- /bin/true" \
-  -n "hops run --network full" "$bin/hops run --network full /tmp -- /bin/true" \
-  -n "bwrap" "bwrap --unshare-all --die-with-parent --ro-bind $rootfs / --proc /proc --dev /dev --tmpfs /tmp /bin/true" \
-  -n "crun" "crun run --bundle $bundle hops-bench-crun" \
-  -n "hops --version (CLI only)" "$bin/hops --version" \
-  -n "hops ps -q (CLI + gRPC)" "$bin/hops ps -q" >/dev/null
+"$work/interleave" "$RUNS" "$WARMUP" "$work/commands" >"$work/startup.txt"
 
-python3 - "$work/startup.json" <<'PY'
-import json, statistics, sys
-results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-median = {name: statistics.median(r["times"]) * 1000 for name, r in results.items()}
+python3 - "$work/startup.txt" <<'PY'
+import statistics, sys
+names = ["hops run", "hops run --memory 256M --cpus 1", "hops run --network loopback", "hops run --network outbound",
+         "hops run --network full", "bwrap", "crun", "hops-cli --version (full CLI only)", "hops-cli ps -q (full CLI + gRPC)"]
+lines = open(sys.argv[1]).read().splitlines()
+median = {name: statistics.median(float(x) for x in line.split()) for name, line in zip(names, lines)}
 bwrap, crun = median["bwrap"], median["crun"]
-print(f"{'command':34s} {'median ms':>10s} {'x bwrap':>8s} {'x crun':>8s}")
+print(f"{'command':36s} {'median ms':>10s} {'x bwrap':>8s} {'x crun':>8s}")
 for name, ms in median.items():
-    print(f"{name:34s} {ms:10.2f} {ms / bwrap:8.2f} {ms / crun:8.2f}")
+    print(f"{name:36s} {ms:10.2f} {ms / bwrap:8.2f} {ms / crun:8.2f}")
 PY
 
 # bench/run.sh: the other figures too (throughput, concurrency, streaming,
