@@ -1,7 +1,8 @@
-// Start-up latency, interleaved: each round runs every command once, in turn,
-// so that a noisy machine (other tenants, frequency changes) weighs on all of
-// them alike instead of on whichever ran during a bad spell. Each run is
-// posix_spawn to waitpid, stdio on /dev/null, timed on the monotonic clock.
+// Start-up latency, interleaved: each round runs every command once, in an
+// order shuffled anew each round (a fixed seed), so that a noisy machine
+// (other tenants, frequency changes) and whatever ran just before weigh on all
+// of them alike. Each run is posix_spawn to waitpid, stdio on /dev/null, timed
+// on the monotonic clock.
 //
 //   interleave ROUNDS WARMUP FILE   (FILE: one command a line, words split on spaces)
 //
@@ -68,11 +69,21 @@ int main(int argc, char **argv) {
   posix_spawn_file_actions_init(&actions);
   for (int fd = 0; fd < 3; fd++) posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd ? O_WRONLY : O_RDONLY, 0);
   double *times = calloc((size_t)rounds * count, sizeof *times);
-  for (int round = -warmup; round < rounds; round++)
-    for (int c = 0; c < count; c++) {
+  int order[MAX_COMMANDS];
+  for (int c = 0; c < count; c++) order[c] = c;
+  srand(1);
+  for (int round = -warmup; round < rounds; round++) {
+    for (int i = count - 1; i > 0; i--) {
+      int j = rand() % (i + 1), swap = order[i];
+      order[i] = order[j];
+      order[j] = swap;
+    }
+    for (int i = 0; i < count; i++) {
+      int c = order[i];
       double ms = run(commands[c], &actions);
       if (round >= 0) times[round * count + c] = ms;
     }
+  }
   for (int c = 0; c < count; c++) {
     for (int round = 0; round < rounds; round++) printf("%s%.4f", round ? " " : "", times[round * count + c]);
     printf("\n");
