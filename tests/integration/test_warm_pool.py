@@ -46,6 +46,9 @@ def test_warm_sandboxes_wait_in_their_namespaces_and_cgroups(own_daemon):
     process = h.process
     assert wait_until(lambda: len(warm_ids(h)) == 3)
     assert wait_until(lambda: len(daemon_children(process.pid, "hops-init-warm")) == 3)
+    # A refill starts its batch, prepares each one's root, then moves the batch
+    # into their cgroups: ready once every one is in its own.
+    assert wait_until(lambda: all(len(cgroup_procs(w)) == 1 for w in warm_ids(h)))
     for warm_id in warm_ids(h):
         procs = cgroup_procs(warm_id)
         assert len(procs) == 1, f"warm {warm_id} should sit alone in its cgroup, has {procs}"
