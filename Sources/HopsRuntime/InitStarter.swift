@@ -30,7 +30,7 @@ struct InitStarter: Sendable {
   ) throws -> StartedInit {
     let directory = warm ? home.warm(id: id) : home.sandbox(id: id)
     try HomeSetup.ensureDirectories(home)
-    try SandboxDirectory.create(directory)
+    try SandboxDirectory.create(directory, rootMountPoint: !userNamespaces)
     // Every sandbox gets a cgroup under Hops' parent, with its limits, before any
     // of its code runs: for the limits, and for its usage figures.
     let cgroup = cgroups.map { SandboxCgroup(hierarchy: $0, name: id, withCpuset: withCpuset) }

@@ -76,12 +76,15 @@ public final class StartedInit: @unchecked Sendable {
 }
 
 /// A sandbox's directory on the host: the overlay's upper and work directories
-/// (what the sandbox wrote) and the mount point of its root.
+/// (what the sandbox wrote) and, without user namespaces, the mount point of
+/// its root (hops-init then mounts the overlay there itself; with them the
+/// daemon builds it detached, and no mount point is needed on the host).
 enum SandboxDirectory {
   /// Makes it, empty; the upper directory becomes the sandbox's "/", which must
   /// be traversable.
-  static func create(_ directory: String) throws {
-    for path in [directory, directory + "/upper", directory + "/work", directory + "/rootfs"] {
+  static func create(_ directory: String, rootMountPoint: Bool) throws {
+    let paths = [directory, directory + "/upper", directory + "/work"] + (rootMountPoint ? [directory + "/rootfs"] : [])
+    for path in paths {
       guard mkdir(path, 0o700) == 0 else {
         let error = errno
         remove(directory)
