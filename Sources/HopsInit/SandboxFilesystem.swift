@@ -11,12 +11,14 @@ import HopsOS
 ///    and we attach it; host paths are reached only through the descriptors the
 ///    daemon passed, never by path ($HOPS_HOME is closed to us).
 /// 3. Kernel filesystems (/proc, /sys), a minimal /dev, tmpfs for /tmp, and
-///    the masks over /proc and /sys. (Steps 1 to 3 are what a warm hops-init
-///    may have done already, see `prepare`.)
+///    the masks over /proc and /sys.
 /// 4. The network's sysctls; the workspace, bind-mounted read-write; the
 ///    plan's mounts.
 /// 5. Read-only remounts over /proc/sys and friends.
 /// 6. pivot_root, then detach the old root so no host path stays reachable.
+///
+/// A warm hops-init does steps 1 to 3 and 6 ahead (see `prepare`), and then
+/// 4 and 5 in its new root when the plan comes.
 struct SandboxFilesystem {
   let plan: LaunchPlan
   /// The detached mounts (and mount points) the daemon passed with the plan.
@@ -42,8 +44,11 @@ struct SandboxFilesystem {
   /// Where the new root is while we build it. A root the daemon built is
   /// attached in our own mount namespace on a private tmpfs over /tmp (the
   /// sandbox's directory is not ours to reach), and goes with the old root.
+  /// After a warm hops-init's `prepare`, the sandbox's root is ours already
+  /// (pivoted): paths below are plain absolute ones.
   var root: String {
-    plan.rootDescriptor == nil && !plan.prepared ? plan.rootfsMount : Self.stagingDirectory + "/root"
+    if plan.prepared { return "" }
+    return plan.rootDescriptor == nil ? plan.rootfsMount : Self.stagingDirectory + "/root"
   }
   static let stagingDirectory = "/tmp"
 
@@ -85,7 +90,7 @@ struct SandboxFilesystem {
     try mountPlanMounts(root)
 
     try makeKernelPathsReadOnly(root)
-    try pivot(into: root)
+    if !plan.prepared { try pivot(into: root) }
     // After pivot_root, paths (and any symlinks in them) resolve inside the
     // sandbox, which is exactly what a denied path names.
     try maskDeniedPaths()
@@ -93,15 +98,20 @@ struct SandboxFilesystem {
 
   /// What no plan changes, for a warm hops-init while it waits: the default
   /// rootfs (`root`, detached, from the daemon) with /proc, /dev, /sys, /tmp and
-  /// the masks over /proc and /sys. The plan then adds the rest (`prepared`).
-  /// About two thirds of the mount calls, off the run's path.
+  /// the masks over /proc and /sys, and pivot_root into it (detaching the old
+  /// root, a copy of every host mount, is the costliest call of all). The plan
+  /// then adds the rest (`prepared`): the workspace and the plan's mounts come
+  /// as detached mounts or tmpfs, which need no host path. About two thirds of
+  /// the mount calls, off the run's path.
   static func prepare(root: Int32) throws(SyscallError) {
     var plan = LaunchPlan(
       lowerDir: "", upperDir: "", workDir: "", rootfsMount: "", workspace: nil, workspaceTarget: "", hostname: "",
       workingDirectory: "/", argv: [], environment: [], capabilities: [])
     plan.rootDescriptor = 0
     plan.userNamespace = true
-    try SandboxFilesystem(plan: plan, descriptors: [root]).buildBase()
+    let filesystem = SandboxFilesystem(plan: plan, descriptors: [root])
+    try filesystem.buildBase()
+    try filesystem.pivot(into: filesystem.root)
   }
 
   /// Steps 1 to 3, and the masks of step 5 (below /proc and /sys, which no plan
@@ -137,7 +147,7 @@ struct SandboxFilesystem {
   /// outside the sandbox.
   private func mountPlanMounts(_ root: String) throws(SyscallError) {
     guard !plan.mounts.isEmpty else { return }
-    let rootFD = try PathsInRoot.openRoot(root)
+    let rootFD = try PathsInRoot.openRoot(root.isEmpty ? "/" : root)
     defer { FD.close(rootFD) }
     for spec in plan.mounts {
       let components = spec.destination.split(separator: "/")
@@ -276,7 +286,7 @@ struct SandboxFilesystem {
   /// pivot_root(".", ".") stacks the old root on top of the new one; detaching it
   /// leaves only the new root. No directory for the old root is needed, so the
   /// rootfs needs no writable spot for it.
-  private func pivot(into root: String) throws(SyscallError) {
+  func pivot(into root: String) throws(SyscallError) {
     try syscall("chdir", root) { chdir(root) }
     try Mounts.pivotRoot(".", ".")
     try Mounts.unmount(".", detach: true)

@@ -101,15 +101,18 @@ def test_warm_ones_hold_the_default_rootfs_ready_and_serve_no_other(own_daemon, 
     process = h.process
     assert wait_until(lambda: len(warm_ids(h)) == 2 and len(daemon_children(process.pid, "hops-init-warm")) == 2)
     # Each has built the part of the tree no plan changes: the root, /proc,
-    # /dev, /sys, /tmp and the masks, in its own mount namespace only.
+    # /dev, /sys, /tmp and the masks, in its own mount namespace only, and
+    # has pivoted into it: nothing of the host's mounts is left in its view.
+    host_root = os.stat("/")
     for pid in daemon_children(process.pid, "hops-init-warm"):
-        assert wait_until(lambda: "/tmp/root/sys/firmware" in mount_points(pid)), mount_points(pid)
+        assert wait_until(lambda: "/sys/firmware" in mount_points(pid)), mount_points(pid)
         points = mount_points(pid)
-        for point in ("/tmp/root", "/tmp/root/proc", "/tmp/root/dev", "/tmp/root/dev/pts", "/tmp/root/tmp",
-                      "/tmp/root/proc/kcore" if Path("/proc/kcore").exists() else "/tmp/root/proc/keys"):
+        for point in ("/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/tmp", "/proc/keys"):
             assert point in points, (point, points)
-        assert "/tmp/root/workspace" not in points, "the workspace is the plan's, not the pool's"
-    assert not any(p.startswith("/tmp/root") for p in mount_points(os.getpid()))
+        assert "/workspace" not in points, "the workspace is the plan's, not the pool's"
+        assert not any(p.startswith("/sys/fs/cgroup") for p in points), points
+        root = os.stat(f"/proc/{pid}/root")
+        assert (root.st_dev, root.st_ino) != (host_root.st_dev, host_root.st_ino)
     before = set(warm_ids(h))
 
     # A sandbox on another rootfs starts on the spot; the warm ones stay.
