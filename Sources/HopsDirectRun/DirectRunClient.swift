@@ -47,7 +47,7 @@ public struct DirectRunClient {
     guard let fd = UnixSocket.connect(home.directRunSocketPath) else { return nil }
     let channel = ControlChannel(fd: fd)
     defer { channel.close() }
-    do { try channel.send(Array(JSONEncoder().encode(DirectRunInput.request(request))), descriptors: streams) } catch {
+    do { try channel.send(Array(DirectRunInput.request(request).json.utf8), descriptors: streams) } catch {
       return nil
     }
     // From here the forwarded signals are blocked and read from a descriptor,
@@ -63,7 +63,7 @@ public struct DirectRunClient {
         throw HopsError.failed("cannot wait for the sandbox: \(String(cString: strerror(errno)))")
       }
       if let signals, entries[1].revents != 0, let number = Self.readSignal(signals) {
-        if let bytes = try? JSONEncoder().encode(DirectRunInput.signal(number)) { try? channel.send(Array(bytes)) }
+        try? channel.send(Array(DirectRunInput.signal(number).json.utf8))
       }
       guard entries[0].revents != 0 else { continue }
       let open = (try? channel.fill()) ?? false

@@ -16,6 +16,18 @@ public enum DirectRunInput: Codable, Equatable, Sendable {
   case signal(Int32)
 }
 
+extension DirectRunInput {
+  /// The message as JSONEncoder would write it, written by hand (see
+  /// JSONText): the `hops` front is a new process at every run. The daemon
+  /// reads it with JSONDecoder.
+  public var json: String {
+    switch self {
+    case .request(let request): return #"{"request":{"_0":"# + request.json + "}}"
+    case .signal(let number): return #"{"signal":{"_0":\#(number)}}"#
+    }
+  }
+}
+
 /// A run as the client asks for it: its flags as given, and what only the
 /// client can know. The daemon builds the policy from this (after the same
 /// checks as for a gRPC run).
@@ -40,6 +52,29 @@ public struct DirectRunRequest: Codable, Equatable, Sendable {
     self.name = name
     self.terminalType = terminalType
     self.policyFile = policyFile
+  }
+}
+
+extension DirectRunRequest {
+  var json: String {
+    JSONText.object([
+      ("settings", settings.json), ("workspace", JSONText.quoted(workspace)), ("command", JSONText.array(command)),
+      ("name", name.map(JSONText.quoted)), ("terminalType", terminalType.map(JSONText.quoted)),
+      ("policyFile", policyFile.map { JSONText.object([("path", JSONText.quoted($0.path)), ("text", JSONText.quoted($0.text))]) }),
+    ])
+  }
+}
+
+extension SandboxSettings {
+  var json: String {
+    let text = { (value: String?) in value.map(JSONText.quoted) }
+    return JSONText.object([
+      ("profile", text(profile)), ("policyFile", text(policyFile)), ("rootfs", text(rootfs)), ("image", text(image)),
+      ("network", text(network)), ("allowNet", JSONText.array(allowNet)), ("publish", JSONText.array(publish)),
+      ("cpus", text(cpus)), ("cpuset", text(cpuset)), ("memory", text(memory)), ("maxProcesses", maxProcesses.map { "\($0)" }),
+      ("timeout", text(timeout)), ("workspaceMode", text(workspaceMode)), ("environment", JSONText.array(environment)),
+      ("workingDirectory", text(workingDirectory)), ("hostname", text(hostname)), ("keep", keep ? "true" : "false"),
+    ])
   }
 }
 

@@ -1,3 +1,5 @@
+import HopsCore
+
 /// What hops-init tells the daemon over the control socket, one JSON frame each.
 public enum InitReport: Codable, Sendable, Equatable {
   /// The command is running; `pid` is its pid inside the sandbox.
@@ -18,6 +20,27 @@ public enum InitReport: Codable, Sendable, Equatable {
   case execExited(id: Int, code: Int32, signal: Int32)
   /// An exec could not start; `code` as for `failed`.
   case execFailed(id: Int, code: Int32, message: String)
+}
+
+extension InitReport {
+  /// The report as JSONEncoder would write it, written by hand (see JSONText):
+  /// a sandbox's hops-init is a new process, and its reports are on the run's
+  /// path. The daemon reads them with JSONDecoder.
+  public var json: String {
+    switch self {
+    case .started(let pid): return #"{"started":{"pid":\#(pid)}}"#
+    case .terminal: return #"{"terminal":{}}"#
+    case .exited(let code, let signal): return #"{"exited":{"code":\#(code),"signal":\#(signal)}}"#
+    case .failed(let code, let message):
+      return #"{"failed":{"code":\#(code),"message":"# + JSONText.quoted(message) + "}}"
+    case .execStarted(let id, let pid): return #"{"execStarted":{"id":\#(id),"pid":\#(pid)}}"#
+    case .execTerminal(let id): return #"{"execTerminal":{"id":\#(id)}}"#
+    case .execExited(let id, let code, let signal):
+      return #"{"execExited":{"id":\#(id),"code":\#(code),"signal":\#(signal)}}"#
+    case .execFailed(let id, let code, let message):
+      return #"{"execFailed":{"id":\#(id),"code":\#(code),"message":"# + JSONText.quoted(message) + "}}"
+    }
+  }
 }
 
 /// What the daemon asks of a running hops-init, one JSON frame each, after the

@@ -1,0 +1,37 @@
+/// JSON written by hand, for the few messages a freshly started process sends
+/// first (a sandbox's hops-init, the `hops` front): JSONEncoder's first use in
+/// a process costs the Swift runtime about half a millisecond of CPU, finding
+/// and instantiating the generic types of Codable; these messages need none of
+/// it. Each writer matches the synthesized Codable layout exactly (enum cases
+/// as `{"case":{...}}`, absent optionals left out), and a unit test decodes
+/// what it writes with JSONDecoder.
+public enum JSONText {
+  /// A JSON string literal: quotes, backslashes and control characters escaped.
+  public static func quoted(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case _ where scalar.value < 0x20:
+        let hex = String(scalar.value, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out + "\""
+  }
+
+  /// `[` the strings `]`.
+  public static func array(_ texts: [String]) -> String {
+    "[" + texts.map(quoted).joined(separator: ",") + "]"
+  }
+
+  /// An object from (key, already written value) pairs; nil values are left out.
+  public static func object(_ members: [(String, String?)]) -> String {
+    "{" + members.compactMap { key, value in value.map { quoted(key) + ":" + $0 } }.joined(separator: ",") + "}"
+  }
+}
