@@ -179,10 +179,16 @@ static pid_t spawn(struct spawn_args *args, int clone_flags, const char *uid_map
      tearing them down again at the exec cost more than the rest of a spawn.
      Not CLONE_VFORK: the parent must write the child's uid map while the child
      waits. So the child runs on a stack of its own, freed only once it has
-     exec'd or died; it touches nothing of ours but `args` (alive until then)
-     and, on its failure path, the calling thread's errno. Every signal is
-     blocked across the clone, so no handler of ours ever runs in the child
-     (it resets them all before unblocking). */
+     exec'd or died; of ours it touches `args` (alive until then) and the
+     calling thread's errno (so nothing below trusts errno across the wait).
+     Every signal is blocked across the clone, so no handler of ours ever runs
+     in the child (it resets them all before unblocking).
+     Not when the child takes another user (`uid`): changing credentials resets
+     the "dumpable" flag of the memory it is on, and hops-init, which spawns
+     commands as users, must stay non-dumpable. (Becoming root of a new user
+     namespace makes the daemon non-dumpable, which changes nothing for a
+     process only root may ptrace anyway.) */
+  int share_memory = args->uid < 0 ? CLONE_VM : 0;
   const size_t stack_size = 256 * 1024;
   char *stack = malloc(stack_size);
   if (!stack) { *err = ENOMEM; close(pipefd[0]); close(pipefd[1]); if (uid_map) { close(syncfd[0]); close(syncfd[1]); } return -1; }
@@ -190,7 +196,7 @@ static pid_t spawn(struct spawn_args *args, int clone_flags, const char *uid_map
   sigset_t all, saved;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &saved);
-  pid_t pid = clone(spawn_child, stack + stack_size, clone_flags | CLONE_VM | SIGCHLD, args);
+  pid_t pid = clone(spawn_child, stack + stack_size, clone_flags | share_memory | SIGCHLD, args);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &saved, NULL);
   close(pipefd[1]);
@@ -210,7 +216,7 @@ static pid_t spawn(struct spawn_args *args, int clone_flags, const char *uid_map
     if (result < 0) {
       kill(pid, SIGKILL);
       int status;
-      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+      while (waitpid(pid, &status, 0) < 0 && errno != ECHILD) {}
       free(stack);
       close(pipefd[0]);
       *err = -result;
@@ -222,12 +228,15 @@ static pid_t spawn(struct spawn_args *args, int clone_flags, const char *uid_map
      an errno: it failed first. */
   int child_errno = 0;
   ssize_t n;
-  do { n = read(pipefd[0], &child_errno, sizeof child_errno); } while (n < 0 && errno == EINTR);
+  /* Any failure is taken for an interruption: the child may have changed the
+     errno we would look at, and its stack must not be freed before this read
+     has seen it exec or die. */
+  do { n = read(pipefd[0], &child_errno, sizeof child_errno); } while (n < 0);
   close(pipefd[0]);
   if (n == sizeof child_errno) {
     /* The child failed before execve: collect it so it does not linger as a zombie. */
     int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    while (waitpid(pid, &status, 0) < 0 && errno != ECHILD) {}
     free(stack);
     *err = child_errno;
     return -1;

@@ -72,10 +72,20 @@ struct Run: AsyncParsableCommand {
         let streams = DirectRunClient.streams(forwardStdin: mode == .pipes(forwardStdin: true))
       {
         let request = DirectRunRequest(
-          settings: sandbox.settings, workspace: policy.workspace ?? "/", command: command, name: name,
+          settings: sandbox.settings, workspace: try SandboxSettings.absoluteDirectory(path ?? "."), command: command, name: name,
           terminalType: getenv("TERM").map { String(cString: $0) },
           policyFile: try sandbox.settings.policyFile.map(PolicyFileText.read))
-        let direct = DirectRunClient(home: daemon.home, request: request)
+        let direct = DirectRunClient(home: daemon.home, request: request) { forward in
+          // This process has threads of its own: Dispatch catches the signals.
+          let sources = RunClient.forwardedSignals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler { forward(number) }
+            source.resume()
+            return source
+          }
+          return { sources.forEach { $0.cancel() } }
+        }
         let verbose = self.verbose
         let exit = try direct.run(streams: streams) { id, address in
           if verbose { Console.error("  Sandbox: \(id)" + (address.map { " (address \($0))" } ?? "")) }

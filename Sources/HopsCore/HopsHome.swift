@@ -27,7 +27,9 @@ public struct HopsHome: Sendable, Equatable {
 
   public var socketPath: String { root + "/hops.sock" }
   /// Direct runs: a run's own streams passed to the daemon (see DirectRunServer).
-  public var directRunSocketPath: String { root + "/run.sock" }
+  /// Named after the protocol's version: a client and a daemon of different
+  /// builds do not find each other here, and the client goes through gRPC.
+  public var directRunSocketPath: String { root + "/run-2.sock" }
   public var pidFile: String { root + "/hopsd.pid" }
   public var logFile: String { root + "/hopsd.log" }
   public var profilesDir: String { root + "/profiles" }

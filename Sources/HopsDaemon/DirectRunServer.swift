@@ -6,7 +6,7 @@ import Logging
 import Synchronization
 
 /// Direct runs: `hops run` without a terminal hands the daemon its own stdin,
-/// stdout and stderr on `$HOPS_HOME/run.sock`, and the sandbox's command reads
+/// stdout and stderr on `$HOPS_HOME/run-2.sock`, and the sandbox's command reads
 /// and writes them itself. Nothing is relayed (a stream goes at the speed of a
 /// pipe), and a run costs one connection and a few small frames instead of an
 /// HTTP/2 connection and a gRPC call (the protocol: DirectRunInput and

@@ -66,6 +66,7 @@ struct DirectRunSession {
     defer { [exitPipe.read, exitPipe.write].forEach(FD.close) }
     let sandbox: Sandbox
     do {
+      try Self.checkBounds(request)
       let (policy, profile) = try request.settings.buildPolicy(
         workspace: request.workspace, home: starter.launcher.home, terminalType: request.terminalType,
         policyFile: request.policyFile)
@@ -126,6 +127,34 @@ struct DirectRunSession {
   private func send(_ channel: ControlChannel, _ output: DirectRunOutput) {
     guard let bytes = try? JSONEncoder().encode(output) else { return }
     try? channel.send(Array(bytes))
+  }
+
+  /// The request's size, checked before any work on it: the same bounds as a
+  /// gRPC run's (RequestLimits, checked again on the policy built from it),
+  /// here on the flags as they came.
+  static func checkBounds(_ request: DirectRunRequest) throws {
+    try RequestLimits.checkCommand(request.command)
+    let settings = request.settings
+    if settings.environment.count > RequestLimits.maxEnvironment {
+      throw HopsError.invalid("more than \(RequestLimits.maxEnvironment) environment variables")
+    }
+    for assignment in settings.environment {
+      try RequestLimits.checkText(assignment, "an environment variable", maxBytes: RequestLimits.maxCommandBytes)
+    }
+    if settings.allowNet.count + settings.publish.count > RequestLimits.maxPaths {
+      throw HopsError.invalid("more than \(RequestLimits.maxPaths) network rules")
+    }
+    for text in settings.allowNet + settings.publish + [settings.profile, settings.policyFile, settings.rootfs, settings.image,
+      settings.network, settings.cpus, settings.cpuset, settings.memory, settings.timeout, settings.workspaceMode,
+      settings.hostname, request.name, request.terminalType].compactMap({ $0 }) {
+      try RequestLimits.checkText(text, "a flag's value", maxBytes: 512)
+    }
+    for path in [request.workspace, settings.workingDirectory ?? ""] {
+      try RequestLimits.checkText(path, "a path", maxBytes: RequestLimits.maxPathBytes)
+    }
+    if let file = request.policyFile, file.text.utf8.count > PolicyFileText.maximumBytes {
+      throw HopsError.invalid("the policy file is over \(PolicyFileText.maximumBytes / 1024) KiB")
+    }
   }
 
   /// How long a client may take to send its request.

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import GRPCCore
+import Glibc
 import HopsAPI
 import HopsCore
 import HopsOS
@@ -94,7 +95,11 @@ extension HopsService {
   private func removeStopped(_ record: SandboxRecord) async throws {
     registry.forget(id: record.id)
     let directory = home.sandbox(id: record.id)
+    let registry = self.registry
     try await offloaded {
+      // A sandbox's exit is told while hops-init and its overlay are still
+      // going: its directory is ours to remove once its teardown is done.
+      for _ in 0..<1000 where registry.isTearingDown(id: record.id) { usleep(2_000) }
       guard FileManager.default.fileExists(atPath: directory) else { return }
       do { try FileManager.default.removeItem(atPath: directory) } catch {
         throw HopsError.failed("cannot remove \(directory): \(error)")

@@ -4,7 +4,7 @@ import HopsCore
 import HopsOS
 
 /// The client side of a direct run (see the daemon's DirectRunServer): the
-/// request goes to `$HOPS_HOME/run.sock` with this process's stdin, stdout and
+/// request goes to `$HOPS_HOME/run-2.sock` with this process's stdin, stdout and
 /// stderr, the command reads and writes them itself, and the exit comes back.
 /// No gRPC connection, no relay: a run starts sooner and streams at the speed
 /// of a pipe.
@@ -15,10 +15,20 @@ import HopsOS
 public struct DirectRunClient {
   let home: HopsHome
   let request: DirectRunRequest
+  let watchSignals: SignalWatcher?
 
-  public init(home: HopsHome, request: DirectRunRequest) {
+  /// Starts watching for the forwarded signals, calling its argument with each;
+  /// returns what stops it.
+  public typealias SignalWatcher = (@escaping @Sendable (Int32) -> Void) -> (() -> Void)
+
+  /// `watchSignals`: how a process with threads of its own (hops-cli) catches
+  /// the signals to forward; it cannot block them in every thread. Without
+  /// one, as in the single-threaded front, they are blocked and read from a
+  /// signalfd.
+  public init(home: HopsHome, request: DirectRunRequest, watchSignals: SignalWatcher? = nil) {
     self.home = home
     self.request = request
+    self.watchSignals = watchSignals
   }
 
   /// Signals that a user sends to "the command" and that must reach the sandbox.
@@ -50,9 +60,11 @@ public struct DirectRunClient {
     do { try channel.send(Array(DirectRunInput.request(request).json.utf8), descriptors: streams) } catch {
       return nil
     }
-    // From here the forwarded signals are blocked and read from a descriptor,
-    // in the same poll as the daemon's messages: each goes on as a frame.
-    let signals = try? ProcessControl.signalsToDescriptor(Self.forwardedSignals)
+    // From here the forwarded signals go on as frames: read from a descriptor
+    // in the same poll as the daemon's messages, or from the caller's watcher.
+    let stopWatching = watchSignals? { number in try? channel.send(Array(DirectRunInput.signal(number).json.utf8)) }
+    defer { stopWatching?() }
+    let signals = watchSignals == nil ? try? ProcessControl.signalsToDescriptor(Self.forwardedSignals) : nil
     defer { if let signals { close(signals) } }
     var entries = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
     if let signals { entries.append(pollfd(fd: signals, events: Int16(POLLIN), revents: 0)) }

@@ -1,6 +1,6 @@
 import HopsCore
 
-// The messages of a direct run on `$HOPS_HOME/run.sock`: length-prefixed
+// The messages of a direct run on `$HOPS_HOME/run-2.sock`: length-prefixed
 // frames (a 4-byte little-endian length, then one JSON document). The first
 // input is the request, sent with the command's stdin, stdout and stderr as
 // descriptors (SCM_RIGHTS): the sandbox's command reads and writes them itself,

@@ -174,6 +174,8 @@ struct InitSupervisor {
   /// so ECHILD means none is left. The signal is sent again at each reap in
   /// case one slipped through.
   private func endEveryProcess() {
+    // kill(-1) means "every process of our pid namespace but us" only from its PID 1.
+    precondition(getpid() == 1, "hops-init ends every process only as PID 1")
     while true {
       kill(-1, SIGKILL)
       var status: Int32 = 0

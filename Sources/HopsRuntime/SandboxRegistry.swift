@@ -101,6 +101,10 @@ public final class SandboxRegistry: Sendable {
   /// Its teardown is complete.
   public func tornDown(_ sandbox: Sandbox) { _ = state.withLock { $0.tearingDown.remove(sandbox.id) } }
 
+  /// Whether a sandbox's teardown is still under way: its exit is told before
+  /// hops-init and its mounts are gone (see Sandbox.monitor).
+  public func isTearingDown(id: String) -> Bool { state.withLock { $0.tearingDown.contains(id) } }
+
   /// Forgets a stopped sandbox (`hops rm`); its directory is the caller's to remove.
   public func forget(id: String) {
     state.withLock { state in

@@ -11,9 +11,14 @@ import HopsOS
 enum Entry {
   static func main() {
     if let code = QuickRun.attempt(Array(CommandLine.arguments.dropFirst())) { exit(code) }
-    let path = (ExecutablePath.directory() ?? ".") + "/hops-cli"
-    let arguments = CommandLine.arguments
-    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    // Only ever the hops-cli beside us: never one found in the current
+    // directory or on PATH.
+    guard let directory = ExecutablePath.directory() else {
+      Console.error("hops: cannot find where hops is installed (/proc/self/exe): is /proc mounted?")
+      exit(ExitCodes.hopsFailure)
+    }
+    let path = directory + "/hops-cli"
+    var argv: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) } + [nil]
     execv(path, &argv)
     Console.error("hops: cannot run \(path): \(String(cString: strerror(errno))) (build it with 'swift build', or reinstall Hops)")
     exit(ExitCodes.hopsFailure)

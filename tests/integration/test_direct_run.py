@@ -1,5 +1,5 @@
 """Direct runs: `hops run` without a terminal passes its own stdin, stdout and
-stderr to the daemon on $HOPS_HOME/run.sock, and the sandbox's command uses them
+stderr to the daemon on $HOPS_HOME/run-2.sock, and the sandbox's command uses them
 as they are. Also the daemon's side of that protocol under a hostile client:
 what it refuses to hand a sandbox, and who may connect at all."""
 import array
@@ -95,7 +95,7 @@ def exchange(hops, payload: bytes, fds):
     """Sends one frame with `fds` and returns what the daemon answered."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(30)
-    s.connect(str(hops.home / "run.sock"))
+    s.connect(str(hops.home / "run-2.sock"))
     try:
         s.sendmsg([frame(payload)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else [])
         answer = b""
@@ -183,7 +183,7 @@ def test_the_daemon_builds_the_policy_from_the_flags_it_is_sent(hops):
 
 def test_only_the_daemons_user_may_connect_to_the_direct_socket(hops):
     hops("system", "start", check=True)
-    sock = hops.home / "run.sock"
+    sock = hops.home / "run-2.sock"
     assert oct(sock.stat().st_mode & 0o777) == "0o600"
     os.chmod(hops.home, 0o755)
     os.chmod(sock, 0o777)

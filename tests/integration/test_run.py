@@ -5,6 +5,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import read_line, wait_until, hops_init_pids
 
 
@@ -100,20 +102,24 @@ def test_signal_exit_code_is_128_plus_n(hops):
     assert r.returncode == 137
 
 
-def _start_sleeper(hops):
-    p = hops.popen("run", "--", "/bin/sh", "-c", "echo ready; exec sleep 100")
+def _start_sleeper(hops, *flags):
+    p = hops.popen("run", *flags, "--", "/bin/sh", "-c", "echo ready; exec sleep 100")
     assert read_line(p.stdout) == b"ready\n"
     return p
 
 
-def test_ctrl_c_reaches_the_sandbox(hops):
-    p = _start_sleeper(hops)
+# Plain: the `hops` front runs it. --verbose: the front hands it to hops-cli,
+# a process with threads of its own, which catches signals another way.
+@pytest.mark.parametrize("flags", [(), ("--verbose",)], ids=["front", "hops-cli"])
+def test_ctrl_c_reaches_the_sandbox(hops, flags):
+    p = _start_sleeper(hops, *flags)
     p.send_signal(signal.SIGINT)
     assert p.wait(timeout=30) == 130
 
 
-def test_sigterm_reaches_the_sandbox(hops):
-    p = _start_sleeper(hops)
+@pytest.mark.parametrize("flags", [(), ("--verbose",)], ids=["front", "hops-cli"])
+def test_sigterm_reaches_the_sandbox(hops, flags):
+    p = _start_sleeper(hops, *flags)
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=30) == 143
 
