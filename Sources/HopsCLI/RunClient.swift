@@ -109,11 +109,8 @@ struct RunClient {
   /// What the user learns at the end of a run besides its exit code: why Hops
   /// ended it, its usage (with --verbose), where it was kept.
   static func report(_ exit: Hops_V1_RunExit, verbose: Bool) {
-    if !exit.message.isEmpty { Console.error("hops: \(exit.message)") }
-    if verbose { Console.error("hops: " + UsageText.summary(exit.usage)) }
-    if !exit.keptPath.isEmpty {
-      Console.error("hops: sandbox kept at \(exit.keptPath) (its changes to the rootfs are in \(exit.keptPath)/upper)")
-    }
+    DirectRunExit.report(
+      message: exit.message, summary: verbose ? UsageText.summary(exit.usage) : nil, keptPath: exit.keptPath)
   }
 
   /// Reads stdin on its own thread (reads block) and sends it up, then end-of-file.

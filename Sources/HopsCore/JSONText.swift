@@ -6,7 +6,8 @@
 /// as `{"case":{...}}`, absent optionals left out), and a unit test decodes
 /// what it writes with JSONDecoder.
 public enum JSONText {
-  /// A JSON string literal: quotes, backslashes and control characters escaped.
+  /// A JSON string literal: quotes, backslashes, control characters and DEL
+  /// escaped. The same text is a TOML basic string (ProfileWriter uses it).
   public static func quoted(_ text: String) -> String {
     var out = "\""
     for scalar in text.unicodeScalars {
@@ -16,7 +17,7 @@ public enum JSONText {
       case "\n": out += "\\n"
       case "\r": out += "\\r"
       case "\t": out += "\\t"
-      case _ where scalar.value < 0x20:
+      case _ where scalar.value < 0x20 || scalar.value == 0x7f:
         let hex = String(scalar.value, radix: 16)
         out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
       default: out.unicodeScalars.append(scalar)

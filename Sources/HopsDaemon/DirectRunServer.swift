@@ -9,8 +9,8 @@ import Synchronization
 /// stdout and stderr on `$HOPS_HOME/run-2.sock`, and the sandbox's command reads
 /// and writes them itself. Nothing is relayed (a stream goes at the speed of a
 /// pipe), and a run costs one connection and a few small frames instead of an
-/// HTTP/2 connection and a gRPC call (the protocol: DirectRunInput and
-/// DirectRunOutput in hops.proto).
+/// HTTP/2 connection and a gRPC call (the protocol: HopsDirectRun's
+/// DirectRunMessages).
 ///
 /// The socket has the same owner, mode and peer check as the gRPC one: what
 /// one may ask here, one may ask there. Each connection gets a thread of its

@@ -12,8 +12,8 @@ import Logging
 /// the request and its three streams read, the policy built from the flags it
 /// carries (as the CLI would: same profile store, same checks), the sandbox
 /// started with the streams, the client's signals forwarded, and the exit sent
-/// back. If the client goes away
-/// first, the sandbox is killed, as with a Run call.
+/// back. If the client goes away first, the sandbox is killed, as with a Run
+/// call.
 struct DirectRunSession {
   let fd: Int32
   let starter: SandboxStarter

@@ -107,6 +107,11 @@ extension DirectRunExit {
   /// What `hops run` says on stderr about the exit: Hops' reason, if it ended
   /// the command, then `summary` (--verbose), then where --keep left the files.
   public func report(summary: String? = nil) {
+    Self.report(message: message, summary: summary, keptPath: keptPath)
+  }
+
+  /// The same for any run's exit (a gRPC one's too); empty texts say nothing.
+  public static func report(message: String?, summary: String?, keptPath: String?) {
     if let message, !message.isEmpty { Console.error("hops: \(message)") }
     if let summary { Console.error("hops: " + summary) }
     if let keptPath, !keptPath.isEmpty {

@@ -1,3 +1,5 @@
+import HopsCore
+
 /// Writes a profile back as TOML, every key spelled out: what `profile show`
 /// prints and `profile create` saves. The output parses back to the same policy.
 public enum ProfileWriter {
@@ -56,26 +58,8 @@ public enum ProfileWriter {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  static func quote(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-      switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\t": result += "\\t"
-      case "\r": result += "\\r"
-      default:
-        if scalar.value < 0x20 || scalar.value == 0x7f {
-          let hex = String(scalar.value, radix: 16)
-          result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          result.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return result + "\""
-  }
+  /// A TOML basic string: its escapes are JSON's (see JSONText).
+  static func quote(_ text: String) -> String { JSONText.quoted(text) }
 
   static func array(_ items: [String]) -> String { "[" + items.map(quote).joined(separator: ", ") + "]" }
 

@@ -65,15 +65,12 @@ public struct SandboxLauncher: Sendable {
   /// Only with user namespaces (the daemon builds the root then); a failure
   /// leaves the warm one as it was, or dead (and then skipped).
   static func prepare(_ started: StartedInit, lowers: [String]) {
-    guard let ids = started.ids, let identity = PreparedRoot(lowers: lowers) else { return }
-    guard let userNamespace = try? syscall("open", "ns/user", { open("/proc/\(started.pid)/ns/user", O_RDONLY | O_CLOEXEC) }) else {
-      return
-    }
-    defer { FD.close(userNamespace) }
-    let builder = SandboxMountBuilder(userNamespace: userNamespace, rootID: ids.base)
+    guard let ids = started.ids, let identity = PreparedRoot(lowers: lowers),
+      let builder = try? SandboxMountBuilder(initPid: started.pid, rootID: ids.base)
+    else { return }
     defer { builder.closeAll() }
     do {
-      let root = try builder.root(lowers: lowers, upper: started.directory + "/upper", work: started.directory + "/work")
+      let root = try builder.root(lowers: lowers, sandboxDirectory: started.directory)
       try ControlChannel(fd: started.control).send(LaunchPlan.prepareFrame, descriptors: [builder.descriptors[root]])
       started.preparedRoot = identity
     } catch {
@@ -90,21 +87,23 @@ public struct SandboxLauncher: Sendable {
   /// sandbox's id is then the warm one's; `launch` takes it over, or the caller
   /// discards it.
   public func takeWarm(for policy: Policy, kind: SandboxRecord.Kind) -> StartedInit? {
-    guard kind != .created, policy.limits.cpuset == nil, let warm = pool?.take() else { return nil }
-    guard let prepared = warm.preparedRoot else { return warm }
-    // Its root is the default rootfs, ready: it serves only a sandbox on that
-    // very rootfs. For another one it goes back to the pool; if the default
-    // rootfs was replaced since, it is out of date and goes.
-    guard policy.rootfs == Policy.defaultRootfs else {
-      giveBack(warm)
-      return nil
-    }
-    let current = (try? setup.ensureDefaultRootfs().0).flatMap { PreparedRoot(lowers: [$0.path]) }
-    guard current == prepared else {
+    guard kind != .created, policy.limits.cpuset == nil else { return nil }
+    var current: PreparedRoot??
+    while let warm = pool?.take() {
+      guard let prepared = warm.preparedRoot else { return warm }
+      // Its root is the default rootfs, ready: it serves only a sandbox on
+      // that very rootfs. For another one it goes back to the pool.
+      guard policy.rootfs == Policy.defaultRootfs else {
+        giveBack(warm)
+        return nil
+      }
+      if current == nil { current = (try? setup.ensureDefaultRootfs().0).flatMap { PreparedRoot(lowers: [$0.path]) } }
+      if current == prepared { return warm }
+      // The default rootfs was replaced since: this one is out of date, and
+      // so are the others of its batch; the next may be fresh.
       Threads.detach { warm.discard() }
-      return nil
     }
-    return warm
+    return nil
   }
 
   /// A warm hops-init taken but not launched (the request was refused first).
@@ -159,7 +158,7 @@ public struct SandboxLauncher: Sendable {
   ) throws -> Sandbox {
     // A warm hops-init the launch does not get to use goes back to the pool.
     var unused = warm
-    defer { unused.map { pool?.giveBack($0) ?? $0.discard() } }
+    defer { unused.map(giveBack) }
     try requested.validate()
     let rootfs = try resolveRootfs(requested.rootfs)
     let idle = options.kind == .created
@@ -259,14 +258,12 @@ public struct SandboxLauncher: Sendable {
 
       if let ids = started.ids {
         // Its mounts, built here and passed to it (see SandboxMountBuilder).
-        let userNamespace = try syscall("open", "/proc/\(pid)/ns/user") { open("/proc/\(pid)/ns/user", O_RDONLY | O_CLOEXEC) }
-        defer { FD.close(userNamespace) }
-        let mountBuilder = SandboxMountBuilder(userNamespace: userNamespace, rootID: ids.base)
+        let mountBuilder = try SandboxMountBuilder(initPid: pid, rootID: ids.base)
         builder = mountBuilder
         if started.preparedRoot != nil {
           plan.prepared = true
         } else {
-          plan.rootDescriptor = try mountBuilder.root(lowers: rootfs.lowerDirs, upper: directory + "/upper", work: directory + "/work")
+          plan.rootDescriptor = try mountBuilder.root(lowers: rootfs.lowerDirs, sandboxDirectory: directory)
         }
         plan.workspaceMount = try plan.workspaceMount.map { try mountBuilder.build($0) }
         plan.mounts = try plan.mounts.map { try mountBuilder.build($0) }

@@ -15,20 +15,30 @@ import HopsOS
 /// Overlays are made here too, in the host's user namespace, so they keep
 /// reading the layers' trusted.overlay xattrs (opaque directories).
 final class SandboxMountBuilder {
-  /// The sandbox's user namespace (/proc/<hops-init>/ns/user).
-  let userNamespace: Int32
+  /// The sandbox's user namespace (/proc/<hops-init>/ns/user); -1 once closed.
+  private var userNamespace: Int32
   /// The host id of the sandbox's root: owner of the writable upper layers.
   let rootID: UInt32
   private(set) var descriptors: [Int32] = []
 
-  init(userNamespace: Int32, rootID: UInt32) {
-    self.userNamespace = userNamespace
+  /// For the sandbox whose hops-init is `initPid` (in its user namespace).
+  init(initPid: pid_t, rootID: UInt32) throws(SyscallError) {
+    let path = "/proc/\(initPid)/ns/user"
+    userNamespace = try syscall("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
     self.rootID = rootID
   }
 
+  /// Closes the mounts built and the user namespace; the builder is done.
   func closeAll() {
     descriptors.forEach(FD.close)
     descriptors = []
+    if userNamespace >= 0 { FD.close(userNamespace) }
+    userNamespace = -1
+  }
+
+  /// The sandbox's root: the layers below, its directory's upper and work on top.
+  func root(lowers: [String], sandboxDirectory directory: String) throws -> Int {
+    try root(lowers: lowers, upper: directory + "/upper", work: directory + "/work")
   }
 
   private func keep(_ fd: Int32) -> Int {

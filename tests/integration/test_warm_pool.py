@@ -137,6 +137,30 @@ def test_warm_ones_hold_the_default_rootfs_ready_and_serve_no_other(own_daemon, 
     h("rm", "-f", sandbox_id, check=True)
 
 
+def test_a_replaced_default_rootfs_is_not_served_from_the_pool(own_daemon, tmp_path):
+    h = own_daemon("--warm-sandboxes", "2")
+    process = h.process
+    assert wait_until(lambda: len(warm_ids(h)) == 2 and len(daemon_children(process.pid, "hops-init-warm")) == 2)
+    assert wait_until(lambda: all("/sys/firmware" in mount_points(p) for p in daemon_children(process.pid, "hops-init-warm")))
+    before = set(warm_ids(h))
+    # The default rootfs replaced by another tree of that name.
+    tree = tmp_path / "tree"
+    subprocess.run(["cp", "-a", str(h.home / "images" / "rootfs" / "default" / "rootfs"), str(tree)], check=True)
+    (tree / "marker").write_text("the new default\n")
+    h("rootfs", "rm", "default", check=True)
+    h("rootfs", "create", "default", "--from", str(tree), check=True)
+    # The warm ones hold the old one: the run must not be one of them.
+    sandbox_id = h("run", "-d", "--", "/bin/sleep", "60", check=True).stdout.decode().strip()
+    assert sandbox_id not in before
+    r = h("exec", sandbox_id, "--", "/bin/cat", "/marker")
+    assert (r.returncode, r.stdout) == (0, b"the new default\n"), r.stderr
+    h("rm", "-f", sandbox_id, check=True)
+    # The pool refills with warm ones on the new default.
+    assert wait_until(lambda: len(set(warm_ids(h)) - before) == 2)
+    r = h("run", "--", "/bin/cat", "/marker")
+    assert (r.returncode, r.stdout) == (0, b"the new default\n"), r.stderr
+
+
 def test_sandboxes_that_need_a_cpuset_start_on_the_spot(own_daemon):
     h = own_daemon("--warm-sandboxes", "2")
     assert wait_until(lambda: len(warm_ids(h)) == 2)
