@@ -59,6 +59,12 @@ int hops_seccomp_compile(const char *const *allowed, int count, int flags, void 
   if (!ctx) return fail(message, message_size, ENOMEM, "seccomp_init");
   int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM));
   if (rc < 0) goto error;
+  // A binary tree of syscall numbers, not a list: each call the sandbox makes
+  // walks a few comparisons, and so does the kernel when it installs the
+  // filter (it runs it for every syscall number to build its cache of
+  // always-allowed calls, with interrupts off): about 0.1 ms there, not 0.3.
+  // A libseccomp without it (before 2.5) still builds the list.
+  (void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   for (int i = 0; i < count; i++) {
     const char *name = allowed[i];
     int nr = seccomp_syscall_resolve_name(name);
