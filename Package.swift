@@ -113,6 +113,7 @@ let package = Package(
     .executableTarget(name: "hops-init", dependencies: ["HopsInit"], swiftSettings: strict, linkerSettings: staticStart),
     // The original quick start's `hops-create-rootfs`: an alias of `hops init`.
     .executableTarget(name: "hops-create-rootfs", dependencies: ["HopsCLI"], swiftSettings: strict),
+    .testTarget(name: "HopsCoreTests", dependencies: ["HopsCore"]),
     .testTarget(name: "HopsPolicyTests", dependencies: ["HopsPolicy"]),
     .testTarget(name: "HopsImageTests", dependencies: ["HopsImage", "HopsOS"]),
     .testTarget(name: "HopsInitTests", dependencies: ["HopsInit"]),

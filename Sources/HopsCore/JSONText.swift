@@ -26,13 +26,28 @@ public enum JSONText {
     return out + "\""
   }
 
+  // Plain loops below, not map and joined: unspecialized generic code would
+  // have the runtime search the executable's protocol conformances at a
+  // process's first message.
+
   /// `[` the strings `]`.
   public static func array(_ texts: [String]) -> String {
-    "[" + texts.map(quoted).joined(separator: ",") + "]"
+    var out = "["
+    for (index, text) in texts.enumerated() {
+      if index > 0 { out += "," }
+      out += quoted(text)
+    }
+    return out + "]"
   }
 
   /// An object from (key, already written value) pairs; nil values are left out.
   public static func object(_ members: [(String, String?)]) -> String {
-    "{" + members.compactMap { key, value in value.map { quoted(key) + ":" + $0 } }.joined(separator: ",") + "}"
+    var out = "{"
+    for (key, value) in members {
+      guard let value else { continue }
+      if out.utf8.count > 1 { out += "," }
+      out += quoted(key) + ":" + value
+    }
+    return out + "}"
   }
 }

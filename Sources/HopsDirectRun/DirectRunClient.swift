@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 import HopsCore
 import HopsOS
@@ -80,7 +79,7 @@ public struct DirectRunClient {
       guard entries[0].revents != 0 else { continue }
       let open = (try? channel.fill()) ?? false
       while let frame = try? channel.nextFrame() {
-        guard let output = try? JSONDecoder().decode(DirectRunOutput.self, from: Data(frame)) else { continue }
+        guard let output = DirectRunOutput(json: frame) else { continue }
         switch output {
         case .started(let id, let address): started(id, address)
         case .exit(let exit): return exit

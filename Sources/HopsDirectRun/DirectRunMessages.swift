@@ -113,3 +113,51 @@ public struct DirectRunExit: Codable, Equatable, Sendable {
     self.peakProcesses = peakProcesses
   }
 }
+
+extension DirectRunOutput {
+  /// Reads the daemon's message, which JSONEncoder wrote (the synthesized
+  /// Codable layout), by hand (see JSONValue): the front reads it at every
+  /// run. Nil for anything else; a unit test reads what JSONEncoder writes.
+  public init?(json bytes: [UInt8]) {
+    guard let (kind, body) = (try? JSONValue(parsing: bytes))?.onlyMember else { return nil }
+    switch kind {
+    case "started":
+      guard let id = body["sandboxID"]?.string, let address = body.optionalText("address") else { return nil }
+      self = .started(sandboxID: id, address: address)
+    case "exit":
+      guard let exit = body["_0"].flatMap(DirectRunExit.init(json:)) else { return nil }
+      self = .exit(exit)
+    case "error":
+      guard let message = body["_0"]?.string else { return nil }
+      self = .error(message)
+    default:
+      return nil
+    }
+  }
+}
+
+extension DirectRunExit {
+  init?(json value: JSONValue) {
+    guard let code = value["code"]?.int64.flatMap(Int32.init(exactly:)),
+      let signal = value["signal"]?.int64.flatMap(Int32.init(exactly:)),
+      let wallSeconds = value["wallSeconds"]?.double, let cpuSeconds = value["cpuSeconds"]?.double,
+      let peakMemoryBytes = value["peakMemoryBytes"]?.uint64, let peakProcesses = value["peakProcesses"]?.int64
+    else { return nil }
+    guard let message = value.optionalText("message"), let keptPath = value.optionalText("keptPath") else { return nil }
+    self.init(
+      code: code, signal: signal, message: message, keptPath: keptPath, wallSeconds: wallSeconds,
+      cpuSeconds: cpuSeconds, peakMemoryBytes: peakMemoryBytes, peakProcesses: Int(peakProcesses))
+  }
+}
+
+extension JSONValue {
+  /// An optional text member as JSONDecoder reads it: absent or null is
+  /// `.some(nil)`; nil only when the member is there but not a string.
+  fileprivate func optionalText(_ key: String) -> String?? {
+    switch self[key] {
+    case nil, .null?: return .some(nil)
+    case .string(let text)?: return .some(text)
+    default: return nil
+    }
+  }
+}

@@ -27,3 +27,30 @@ import Testing
     #expect(decoded == input)
   }
 }
+
+/// The daemon writes its messages with JSONEncoder; the front reads them by
+/// hand. They must come back exactly as they were.
+@Suite struct DirectRunOutputJSONTests {
+  static let outputs: [DirectRunOutput] = [
+    .started(sandboxID: "0123456789ab", address: nil),
+    .started(sandboxID: "0123456789ab", address: "10.88.0.2"),
+    .error("cannot start: \"quoted\" \\ é\n"),
+    .exit(DirectRunExit(
+      code: 0, signal: 0, message: nil, keptPath: nil, wallSeconds: 0.004, cpuSeconds: 1e-05,
+      peakMemoryBytes: 0, peakProcesses: 1)),
+    .exit(DirectRunExit(
+      code: 137, signal: 9, message: "sandbox killed: out of memory (limit 64 MiB)", keptPath: "/root/.hops/sandboxes/x y",
+      wallSeconds: 12345.678901234, cpuSeconds: 0.1, peakMemoryBytes: UInt64.max, peakProcesses: Int.max)),
+  ]
+
+  @Test(arguments: outputs) func readsWhatJSONEncoderWrote(_ output: DirectRunOutput) throws {
+    let written = try JSONEncoder().encode(output)
+    #expect(DirectRunOutput(json: Array(written)) == output)
+  }
+
+  @Test func refusesOtherMessages() {
+    for text in [#"{"exit":{"_0":{"code":0}}}"#, #"{"other":{}}"#, #"{"error":{"_0":1}}"#, "[]", "{"] {
+      #expect(DirectRunOutput(json: Array(text.utf8)) == nil, "\(text)")
+    }
+  }
+}

@@ -1,0 +1,289 @@
+/// JSON read by hand: the counterpart of JSONText, for a message that a freshly
+/// started process reads first (the `hops` front reads the daemon's answer).
+/// JSONDecoder would cost it the Swift runtime's lookup and instantiation of
+/// every generic type Codable touches (about half a millisecond), and its
+/// FoundationEssentials code, pages the process would fault in at every run.
+///
+/// A strict reader of RFC 8259 text: one value, whitespace around it, nothing
+/// else. Numbers keep their text, so that an integer of 64 bits is read
+/// exactly (a Double would round it); the accessors convert. Nothing generic
+/// is left to the runtime (a Dictionary's Hashable key, say, would send it
+/// searching every protocol conformance of the executable): an object is an
+/// array of members, and the accessors name their types.
+public enum JSONValue: Equatable, Sendable {
+  case null
+  case bool(Bool)
+  /// The number as written, checked to be a JSON number.
+  case number(String)
+  case string(String)
+  case array([JSONValue])
+  /// In the order written; of a key written twice, the last counts (as for
+  /// JSONDecoder).
+  case object([Member])
+
+  public struct Member: Equatable, Sendable {
+    public var key: String
+    public var value: JSONValue
+    public init(_ key: String, _ value: JSONValue) {
+      self.key = key
+      self.value = value
+    }
+  }
+
+  /// Why a text is not one JSON value: what was found, and where.
+  public struct Malformed: Error, Equatable, CustomStringConvertible {
+    public let offset: Int
+    public let reason: String
+    public var description: String { "malformed JSON at byte \(offset): \(reason)" }
+  }
+
+  /// Nested arrays and objects beyond this depth are refused: the reader
+  /// recurses, and a hostile text must not exhaust its stack.
+  public static let maximumDepth = 64
+
+  public init(parsing bytes: [UInt8]) throws(Malformed) {
+    var reader = Reader(bytes: bytes)
+    reader.skipWhitespace()
+    self = try reader.value(depth: 0)
+    reader.skipWhitespace()
+    guard reader.atEnd else { throw reader.malformed("text after the value") }
+  }
+
+  public init(parsing text: String) throws(Malformed) {
+    try self.init(parsing: Array(text.utf8))
+  }
+
+  /// A member of an object; nil for anything else or a missing key.
+  public subscript(key: String) -> JSONValue? {
+    guard case .object(let members) = self else { return nil }
+    return members.last(where: { $0.key == key })?.value
+  }
+
+  public var string: String? {
+    guard case .string(let text) = self else { return nil }
+    return text
+  }
+
+  public var bool: Bool? {
+    guard case .bool(let value) = self else { return nil }
+    return value
+  }
+
+  public var double: Double? {
+    guard case .number(let text) = self else { return nil }
+    return Double(text)
+  }
+
+  /// The number, if it is an integer written as one (no fraction, no
+  /// exponent) within Int64's range.
+  public var int64: Int64? {
+    guard case .number(let text) = self else { return nil }
+    return Int64(text)
+  }
+
+  /// The number, if it is an integer written as one within UInt64's range.
+  public var uint64: UInt64? {
+    guard case .number(let text) = self else { return nil }
+    return UInt64(text)
+  }
+
+  public var array: [JSONValue]? {
+    guard case .array(let elements) = self else { return nil }
+    return elements
+  }
+
+  /// For Codable's enum layout, `{"case":{...}}`: the one key and its value.
+  public var onlyMember: (key: String, value: JSONValue)? {
+    guard case .object(let members) = self, members.count == 1 else { return nil }
+    return (members[0].key, members[0].value)
+  }
+}
+
+extension JSONValue {
+  private struct Reader {
+    let bytes: [UInt8]
+    var index = 0
+
+    var atEnd: Bool { index == bytes.count }
+
+    func malformed(_ reason: String) -> Malformed { Malformed(offset: index, reason: reason) }
+
+    mutating func skipWhitespace() {
+      while index < bytes.count {
+        switch bytes[index] {
+        case 0x20, 0x09, 0x0a, 0x0d: index += 1
+        default: return
+        }
+      }
+    }
+
+    mutating func value(depth: Int) throws(Malformed) -> JSONValue {
+      guard index < bytes.count else { throw malformed("the text ends where a value should be") }
+      switch bytes[index] {
+      case UInt8(ascii: "{"): return try object(depth: depth + 1)
+      case UInt8(ascii: "["): return try array(depth: depth + 1)
+      case UInt8(ascii: "\""): return .string(try string())
+      case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+      case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+      case UInt8(ascii: "n"): try literal("null"); return .null
+      case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
+      default: throw malformed("unexpected character")
+      }
+    }
+
+    mutating func literal(_ word: String) throws(Malformed) {
+      for byte in word.utf8 {
+        guard index < bytes.count, bytes[index] == byte else { throw malformed("expected \(word)") }
+        index += 1
+      }
+    }
+
+    mutating func object(depth: Int) throws(Malformed) -> JSONValue {
+      guard depth <= JSONValue.maximumDepth else { throw malformed("nested too deeply") }
+      index += 1  // {
+      var members: [Member] = []
+      skipWhitespace()
+      if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+        index += 1
+        return .object(members)
+      }
+      while true {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw malformed("expected a key") }
+        let key = try string()
+        skipWhitespace()
+        try expect(":")
+        skipWhitespace()
+        members.append(Member(key, try value(depth: depth)))
+        skipWhitespace()
+        if try endOrComma("}") { return .object(members) }
+      }
+    }
+
+    mutating func array(depth: Int) throws(Malformed) -> JSONValue {
+      guard depth <= JSONValue.maximumDepth else { throw malformed("nested too deeply") }
+      index += 1  // [
+      var elements: [JSONValue] = []
+      skipWhitespace()
+      if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+        index += 1
+        return .array(elements)
+      }
+      while true {
+        skipWhitespace()
+        elements.append(try value(depth: depth))
+        skipWhitespace()
+        if try endOrComma("]") { return .array(elements) }
+      }
+    }
+
+    mutating func expect(_ character: Unicode.Scalar) throws(Malformed) {
+      guard index < bytes.count, bytes[index] == UInt8(ascii: character) else { throw malformed("expected \(character)") }
+      index += 1
+    }
+
+    /// After a member or element: true at the closing bracket, false after a comma.
+    mutating func endOrComma(_ close: Unicode.Scalar) throws(Malformed) -> Bool {
+      guard index < bytes.count else { throw malformed("the text ends inside a bracket") }
+      let byte = bytes[index]
+      index += 1
+      if byte == UInt8(ascii: close) { return true }
+      guard byte == UInt8(ascii: ",") else {
+        index -= 1
+        throw malformed("expected , or \(close)")
+      }
+      return false
+    }
+
+    mutating func number() throws(Malformed) -> String {
+      let start = index
+      func digits(_ reader: inout Reader) -> Int {
+        let first = reader.index
+        while reader.index < reader.bytes.count, (0x30...0x39).contains(reader.bytes[reader.index]) { reader.index += 1 }
+        return reader.index - first
+      }
+      if bytes[index] == UInt8(ascii: "-") { index += 1 }
+      let leadingZero = index < bytes.count && bytes[index] == UInt8(ascii: "0")
+      let whole = digits(&self)
+      guard whole > 0, !(leadingZero && whole > 1) else { throw malformed("a number needs digits, without leading zeros") }
+      if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+        index += 1
+        guard digits(&self) > 0 else { throw malformed("a fraction needs digits") }
+      }
+      if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+        index += 1
+        if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard digits(&self) > 0 else { throw malformed("an exponent needs digits") }
+      }
+      return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    mutating func string() throws(Malformed) -> String {
+      index += 1  // "
+      var utf8: [UInt8] = []
+      while true {
+        guard index < bytes.count else { throw malformed("the text ends inside a string") }
+        let byte = bytes[index]
+        index += 1
+        switch byte {
+        case UInt8(ascii: "\""):
+          // Invalid UTF-8 is refused, not repaired: the writer sends Swift strings.
+          guard let text = String(validating: utf8, as: UTF8.self) else { throw malformed("a string is not UTF-8") }
+          return text
+        case UInt8(ascii: "\\"):
+          try escape(into: &utf8)
+        case 0..<0x20:
+          index -= 1
+          throw malformed("a control character inside a string")
+        default:
+          utf8.append(byte)
+        }
+      }
+    }
+
+    mutating func escape(into utf8: inout [UInt8]) throws(Malformed) {
+      guard index < bytes.count else { throw malformed("the text ends inside an escape") }
+      let byte = bytes[index]
+      index += 1
+      let simple: [UInt8: UInt8] = [
+        UInt8(ascii: "\""): 0x22, UInt8(ascii: "\\"): 0x5c, UInt8(ascii: "/"): 0x2f, UInt8(ascii: "b"): 0x08,
+        UInt8(ascii: "f"): 0x0c, UInt8(ascii: "n"): 0x0a, UInt8(ascii: "r"): 0x0d, UInt8(ascii: "t"): 0x09,
+      ]
+      if let plain = simple[byte] {
+        utf8.append(plain)
+        return
+      }
+      guard byte == UInt8(ascii: "u") else { throw malformed("an unknown escape") }
+      var scalar = try hex4()
+      if (0xD800..<0xDC00).contains(scalar) {
+        // A high surrogate: its low half must follow as a second escape.
+        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+          throw malformed("a lone surrogate")
+        }
+        index += 2
+        let low = try hex4()
+        guard (0xDC00..<0xE000).contains(low) else { throw malformed("a lone surrogate") }
+        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+      }
+      guard let unicode = Unicode.Scalar(scalar) else { throw malformed("a lone surrogate") }
+      utf8.append(contentsOf: String(unicode).utf8)
+    }
+
+    mutating func hex4() throws(Malformed) -> UInt32 {
+      guard index + 4 <= bytes.count else { throw malformed("\\u needs four hex digits") }
+      var value: UInt32 = 0
+      for byte in bytes[index..<index + 4] {
+        let digit: UInt8
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+        default: throw malformed("\\u needs four hex digits")
+        }
+        value = value << 4 | UInt32(digit)
+      }
+      index += 4
+      return value
+    }
+  }
+}
