@@ -1,7 +1,5 @@
-import FoundationEssentials
 import Glibc
 import HopsCore
-
 
 /// Whether this kernel can give sandboxes their user namespace the way Hops
 /// builds it: an overlay whose layers are detached (idmapped) mounts, made with
@@ -22,7 +20,7 @@ public enum UserNamespaceSupport {
       return Result(supported: false, reason: "user namespaces are disabled (user.max_user_namespaces = 0)")
     }
     let base = home.root + "/.userns-probe-\(getpid())"
-    defer { try? FileManager.default.removeItem(atPath: base) }
+    defer { try? FileTree.remove(base) }
     for path in [base, base + "/lower", base + "/upper", base + "/work"] where mkdir(path, 0o700) != 0 {
       return Result(supported: false, reason: "cannot create \(path): \(errnoString(errno))")
     }
