@@ -287,3 +287,128 @@ extension JSONValue {
     }
   }
 }
+
+extension JSONValue {
+  /// Why a value is not what a hand-written decoder expected: the member's
+  /// path and the type it should have had.
+  public struct Mismatch: Error, Equatable, CustomStringConvertible {
+    public let path: String
+    public let expected: String
+    public var description: String { "\(path.isEmpty ? "the message" : path): expected \(expected)" }
+    public init(path: String, expected: String) {
+      self.path = path
+      self.expected = expected
+    }
+  }
+
+  /// Typed access to an object's members for hand-written decoders, in the
+  /// synthesized Codable layout (an absent optional and a null one are the
+  /// same). Each accessor throws naming the member that is missing or of the
+  /// wrong type.
+  public struct Members {
+    public let value: JSONValue
+    public let path: String
+
+    public init(_ value: JSONValue, path: String = "") throws(Mismatch) {
+      guard case .object = value else { throw Mismatch(path: path, expected: "an object") }
+      self.value = value
+      self.path = path
+    }
+
+    private func member(_ key: String) -> JSONValue? {
+      switch value[key] {
+      case nil, .null?: return nil
+      case let present?: return present
+      }
+    }
+
+    private func mismatch(_ key: String, _ expected: String) -> Mismatch {
+      Mismatch(path: path.isEmpty ? key : path + "." + key, expected: expected)
+    }
+
+    public func string(_ key: String) throws(Mismatch) -> String {
+      guard let text = member(key)?.string else { throw mismatch(key, "a string") }
+      return text
+    }
+
+    public func optionalString(_ key: String) throws(Mismatch) -> String? {
+      guard let present = member(key) else { return nil }
+      guard let text = present.string else { throw mismatch(key, "a string") }
+      return text
+    }
+
+    public func bool(_ key: String) throws(Mismatch) -> Bool {
+      guard let flag = member(key)?.bool else { throw mismatch(key, "true or false") }
+      return flag
+    }
+
+    public func optionalBool(_ key: String) throws(Mismatch) -> Bool? {
+      guard member(key) != nil else { return nil }
+      return try bool(key)
+    }
+
+    public func int(_ key: String) throws(Mismatch) -> Int {
+      guard let number = member(key)?.int64, let int = Int(exactly: number) else { throw mismatch(key, "an integer") }
+      return int
+    }
+
+    public func optionalInt(_ key: String) throws(Mismatch) -> Int? {
+      guard member(key) != nil else { return nil }
+      return try int(key)
+    }
+
+    /// An integer of at most 32 bits, unsigned.
+    public func uint32(_ key: String) throws(Mismatch) -> UInt32 {
+      guard let number = member(key)?.uint64, let value = UInt32(exactly: number) else {
+        throw mismatch(key, "an integer from 0 to \(UInt32.max)")
+      }
+      return value
+    }
+
+    public func uint16(_ key: String) throws(Mismatch) -> UInt16 {
+      guard let number = member(key)?.uint64, let value = UInt16(exactly: number) else {
+        throw mismatch(key, "an integer from 0 to \(UInt16.max)")
+      }
+      return value
+    }
+
+    public func strings(_ key: String) throws(Mismatch) -> [String] {
+      guard let elements = member(key)?.array else { throw mismatch(key, "an array of strings") }
+      var texts: [String] = []
+      texts.reserveCapacity(elements.count)
+      for element in elements {
+        guard let text = element.string else { throw mismatch(key, "an array of strings") }
+        texts.append(text)
+      }
+      return texts
+    }
+
+    public func object(_ key: String) throws(Mismatch) -> Members {
+      guard let present = member(key) else { throw mismatch(key, "an object") }
+      return try Members(present, path: path.isEmpty ? key : path + "." + key)
+    }
+
+    public func optionalObject(_ key: String) throws(Mismatch) -> Members? {
+      guard member(key) != nil else { return nil }
+      return try object(key)
+    }
+
+    /// An array of objects, each for `decode`.
+    public func objects(_ key: String) throws(Mismatch) -> [Members] {
+      guard let elements = member(key)?.array else { throw mismatch(key, "an array of objects") }
+      var members: [Members] = []
+      members.reserveCapacity(elements.count)
+      for (index, element) in elements.enumerated() {
+        members.append(try Members(element, path: (path.isEmpty ? key : path + "." + key) + "[\(index)]"))
+      }
+      return members
+    }
+
+    /// Bytes as JSONEncoder writes Data: Base64 with padding.
+    public func optionalBase64(_ key: String) throws(Mismatch) -> [UInt8]? {
+      guard let present = member(key) else { return nil }
+      guard let text = present.string, let bytes = Base64.decode(text) else { throw mismatch(key, "Base64 text") }
+      return bytes
+    }
+  }
+}

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 import HopsOS
 
@@ -40,7 +39,6 @@ public enum InitProcess {
     let plan: LaunchPlan
     var prepared = false
     do {
-      if !control.hasInput() { warmUpCoding() }
       var frame: [UInt8]
       while true {
         guard let received = try control.receive() else { _exit(125) }
@@ -53,7 +51,7 @@ public enum InitProcess {
         FD.close(root)
         prepared = true
       }
-      plan = try JSONDecoder().decode(LaunchPlan.self, from: Data(frame))
+      plan = try LaunchPlan(json: frame)
       guard plan.prepared == prepared else {
         fail(control, code: 125, "hops-init: the plan and the prepared filesystem disagree (prepared: \(prepared))")
       }
@@ -175,7 +173,7 @@ public enum InitProcess {
   /// /etc/group; nil (root) for none.
   static func resolveUser(_ spec: String?) throws(ResolveFailure) -> (uid: UInt32, gid: UInt32)? {
     guard let spec, !spec.isEmpty else { return nil }
-    let read = { (path: String) in FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+    let read = { (path: String) in (try? readText(path)) ?? "" }
     do { return try UserResolver.resolve(spec, passwd: read("/etc/passwd"), group: read("/etc/group")) } catch {
       throw ResolveFailure(code: 125, message: "\(error)")
     }
@@ -201,21 +199,6 @@ public enum InitProcess {
       for fd: Int32 in 0...2 { dup2(null, fd) }
       close(null)
     }
-  }
-
-  /// A hops-init waiting in the warm pool (no plan yet) encodes and decodes a
-  /// sample plan, and throws it away: the Swift runtime instantiates the
-  /// generic types and finds the conformances JSONDecoder needs on first use,
-  /// about 0.5 ms of a run, now spent while waiting (at idle priority)
-  /// instead. (Reports are written by hand: see InitReport.json.)
-  static func warmUpCoding() {
-    let sample = LaunchPlan(
-      lowerDir: "/", upperDir: "/", workDir: "/", rootfsMount: "/", workspace: "/", workspaceTarget: "/",
-      hostname: "h", workingDirectory: "/", argv: ["/"], environment: ["A=B"], capabilities: ["CAP_CHOWN"],
-      mounts: [PlanMount(kind: .bind, source: "/", destination: "/")], maskedPaths: ["/"],
-      network: PlanNetwork(interface: "i", address: 1, prefixLength: 1, gateway: 1),
-      terminal: Terminal.Size(rows: 1, columns: 1), user: "u", seccompFilter: Data([0]))
-    if let bytes = try? JSONEncoder().encode(sample) { _ = try? JSONDecoder().decode(LaunchPlan.self, from: bytes) }
   }
 
   static func report(_ control: ControlChannel, _ message: InitReport, descriptors: [Int32] = []) {

@@ -74,13 +74,6 @@ public final class ControlChannel: @unchecked Sendable {
   /// How many passed descriptors wait to be taken.
   public var queuedDescriptors: Int { descriptors.count }
 
-  /// Whether a frame is buffered or the socket has something to read now.
-  public func hasInput() -> Bool {
-    if !buffer.isEmpty { return true }
-    var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    return poll(&entry, 1, 0) > 0
-  }
-
   /// The next `count` passed descriptors, or nil (and none taken) if fewer came.
   public func takeDescriptors(_ count: Int) -> [Int32]? {
     guard descriptors.count >= count else { return nil }

@@ -1,0 +1,46 @@
+/// Base64 (RFC 4648, the standard alphabet, `=` padding, no line breaks): how
+/// JSONEncoder writes Data, read by hand where JSONDecoder is not used (see
+/// JSONValue).
+public enum Base64 {
+  /// The bytes, or nil for text that is not canonical Base64.
+  public static func decode(_ text: String) -> [UInt8]? {
+    let input = Array(text.utf8)
+    guard input.count % 4 == 0 else { return nil }
+    var output: [UInt8] = []
+    output.reserveCapacity(input.count / 4 * 3)
+    var index = 0
+    while index < input.count {
+      let last = index + 4 == input.count
+      var group: UInt32 = 0
+      var padding = 0
+      for offset in 0..<4 {
+        let byte = input[index + offset]
+        if byte == UInt8(ascii: "=") {
+          // Padding only at the very end, and at most two.
+          guard last, offset >= 2 else { return nil }
+          padding += 1
+          group <<= 6
+          continue
+        }
+        guard padding == 0, let sextet = value(of: byte) else { return nil }
+        group = group << 6 | UInt32(sextet)
+      }
+      output.append(UInt8(truncatingIfNeeded: group >> 16))
+      if padding < 2 { output.append(UInt8(truncatingIfNeeded: group >> 8)) }
+      if padding < 1 { output.append(UInt8(truncatingIfNeeded: group)) }
+      index += 4
+    }
+    return output
+  }
+
+  private static func value(of byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "A")...UInt8(ascii: "Z"): return byte - UInt8(ascii: "A")
+    case UInt8(ascii: "a")...UInt8(ascii: "z"): return byte - UInt8(ascii: "a") + 26
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0") + 52
+    case UInt8(ascii: "+"): return 62
+    case UInt8(ascii: "/"): return 63
+    default: return nil
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import FoundationEssentials
+import HopsCore
+import HopsOS
+
+// hops-init reads its plan by hand (see JSONValue), not with JSONDecoder: the
+// first JSONDecoder use in a process costs the Swift runtime about half a
+// millisecond of CPU, finding and instantiating the generic types Codable
+// needs, and a warm hops-init used to spend it at every sandbox just to have
+// it done before its plan came. The daemon writes the plan with JSONEncoder
+// (the synthesized layout); a unit test reads back what it writes.
+
+extension LaunchPlan {
+  public init(json bytes: [UInt8]) throws {
+    let plan = try JSONValue.Members(try JSONValue(parsing: bytes))
+    self.init(
+      lowerDir: try plan.string("lowerDir"), upperDir: try plan.string("upperDir"), workDir: try plan.string("workDir"),
+      rootfsMount: try plan.string("rootfsMount"), workspace: try plan.optionalString("workspace"),
+      workspaceTarget: try plan.string("workspaceTarget"), hostname: try plan.string("hostname"),
+      workingDirectory: try plan.string("workingDirectory"), argv: try plan.strings("argv"),
+      environment: try plan.strings("environment"), capabilities: try plan.strings("capabilities"),
+      mounts: try plan.objects("mounts").map { (mount) throws in try PlanMount(json: mount) },
+      maskedPaths: try plan.strings("maskedPaths"), loopbackUp: try plan.bool("loopbackUp"),
+      network: try plan.optionalObject("network").map { (network) throws in try PlanNetwork(json: network) },
+      terminal: try plan.optionalObject("terminal").map { (size) throws in try Terminal.Size(json: size) },
+      user: try plan.optionalString("user"), seccompFilter: try plan.optionalBase64("seccompFilter").map { Data($0) })
+    // Absent, the initializer would make one from the workspace: the daemon
+    // always says which (or that there is none).
+    workspaceMount = try plan.optionalObject("workspaceMount").map { (mount) throws in try PlanMount(json: mount) }
+    descriptorCount = try plan.int("descriptorCount")
+    stdioPassed = try plan.bool("stdioPassed")
+    userNamespace = try plan.bool("userNamespace")
+    rootDescriptor = try plan.optionalInt("rootDescriptor")
+    prepared = try plan.bool("prepared")
+  }
+}
+
+extension PlanMount {
+  init(json mount: JSONValue.Members) throws {
+    guard let kind = Kind(rawValue: try mount.string("kind")) else {
+      throw JSONValue.Mismatch(path: mount.path + ".kind", expected: "bind, tmpfs or overlay")
+    }
+    self.init(
+      kind: kind, source: try mount.string("source"), destination: try mount.string("destination"),
+      readOnly: try mount.bool("readOnly"), noExec: try mount.bool("noExec"), data: try mount.string("data"),
+      upperDir: try mount.string("upperDir"), workDir: try mount.string("workDir"))
+    descriptor = try mount.optionalInt("descriptor")
+    sourceIsDirectory = try mount.optionalBool("sourceIsDirectory")
+  }
+}
+
+extension PlanNetwork {
+  init(json network: JSONValue.Members) throws {
+    self.init(
+      interface: try network.string("interface"), address: try network.uint32("address"),
+      prefixLength: try network.int("prefixLength"), gateway: try network.uint32("gateway"))
+  }
+}
+
+extension Terminal.Size {
+  init(json size: JSONValue.Members) throws {
+    self.init(rows: try size.uint16("rows"), columns: try size.uint16("columns"))
+  }
+}
