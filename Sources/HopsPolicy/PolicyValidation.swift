@@ -13,7 +13,7 @@ public struct PolicyProblem: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// What the host has, for limits that must not exceed it.
-public struct HostFacts: Sendable {
+public struct HostFacts: Sendable, Equatable {
   public var cpus: Int
   public var memoryBytes: UInt64
 

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import Glibc
 import HopsCore
+import Synchronization
 
 /// Finds profiles by name: `$HOPS_HOME/profiles/NAME.toml`, then
 /// `/etc/hops/profiles/NAME.toml`, then the built-ins. The first one found wins
@@ -66,11 +67,18 @@ public struct ProfileStore: Sendable {
   }
 
   static func parseBuiltin(_ builtin: (name: String, toml: String), host: HostFacts = .current()) throws -> Profile {
+    // A built-in's text never changes: it is parsed once per host facts (the
+    // daemon asks at every run without a profile file).
+    if let parsed = parsedBuiltins.withLock({ $0[builtin.name] }), parsed.host == host { return parsed.profile }
     switch ProfileParser.parse(builtin.toml, file: "built-in:\(builtin.name)", defaultName: builtin.name, origin: .builtin, host: host) {
-    case .success(let profile): return profile
+    case .success(let profile):
+      parsedBuiltins.withLock { $0[builtin.name] = (host, profile) }
+      return profile
     case .failure(let errors): throw HopsError.failed("built-in profile '\(builtin.name)' is invalid: \(errors)")
     }
   }
+
+  private static let parsedBuiltins = Mutex<[String: (host: HostFacts, profile: Profile)]>([:])
 
   /// Every profile by name, in lookup order, with what shadows what.
   public func list(host: HostFacts = .current()) -> [Listing] {

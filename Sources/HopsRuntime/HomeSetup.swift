@@ -10,7 +10,8 @@ import Synchronization
 public final class HomeSetup: Sendable {
   public let home: HopsHome
   public let store: RootfsStore
-  private let defaultRootfsLock = Mutex(())
+  /// Serializes the default rootfs's creation; holds its record as last read.
+  private let defaultRootfsLock = Mutex<(stamp: FileStamp, info: RootfsInfo)?>(nil)
 
   public init(home: HopsHome) {
     self.home = home
@@ -34,14 +35,28 @@ public final class HomeSetup: Sendable {
   /// The default rootfs, created if it is missing: from the Alpine tarball the
   /// original Hops used when it is in `$HOPS_HOME`, else from the host's BusyBox.
   /// Returns it and whether this call created it.
+  ///
+  /// Every launch asks: while its record is the one read last (see
+  /// FileStamp), that reading is the answer, one stat instead of the
+  /// directories' mkdirs and a JSON decoding per sandbox.
   public func ensureDefaultRootfs() throws -> (RootfsInfo, created: Bool) {
-    try defaultRootfsLock.withLock { _ in
+    let name = "default"
+    let record = home.rootfs(named: name) + "/info.json"
+    return try defaultRootfsLock.withLock { known in
+      // The stamp is taken before the record is read: a record replaced in
+      // between is read again next time, never cached as the old one.
+      let stamp = FileStamp(path: record)
+      if let stamp, let known, known.stamp == stamp { return (known.info, false) }
       try Self.ensureDirectories(home)
-      let name = "default"
-      if store.exists(name) { return (try store.info(named: name), false) }
+      if let stamp {
+        let info = try store.info(named: name)
+        known = (stamp, info)
+        return (info, false)
+      }
       let source: RootfsStore.Source =
         FileManager.default.fileExists(atPath: home.alpineTarball)
         ? .tarball(home.alpineTarball) : .busybox(BusyboxRootfs.defaultBinary)
+      known = nil
       return (try store.create(name: name, from: source), true)
     }
   }

@@ -11,23 +11,27 @@ import Synchronization
 public final class SeccompCompiler: Sendable {
   public static let shared = SeccompCompiler()
 
+  /// What makes a filter: the policy's additions and removals (most often
+  /// none), not the whole list, which would be built and hashed at every run.
   private struct Key: Hashable {
-    var allowed: [String]
+    var allow: [String]
+    var deny: [String]
     var setuidBits: Bool
   }
   private let cache = Mutex<[Key: [UInt8]]>([:])
 
   /// The program, or nil for an unconfined sandbox.
   public func program(for filter: SyscallFilter) throws -> [UInt8]? {
-    guard let allowed = filter.allowed else { return nil }
+    guard filter.mode == .default else { return nil }
+    let key = Key(allow: filter.allow, deny: filter.deny, setuidBits: filter.setuidBits)
+    if let cached = cache.withLock({ $0[key] }) { return cached }
     for name in filter.allow + filter.deny {
       try SyscallFilter.validateName(name)
       guard hops_seccomp_resolve(name) >= 0 else {
         throw HopsError.invalid("'\(name)' is not a system call of this machine", hint: "see syscalls(2) for the names")
       }
     }
-    let key = Key(allowed: allowed, setuidBits: filter.setuidBits)
-    if let cached = cache.withLock({ $0[key] }) { return cached }
+    guard let allowed = filter.allowed else { return nil }
     let program = try Self.compile(allowed, setuidBits: filter.setuidBits)
     cache.withLock { $0[key] = program }
     return program
