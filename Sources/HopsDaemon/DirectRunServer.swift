@@ -47,7 +47,7 @@ final class DirectRunServer: Sendable {
 
   /// Accepts connections on a thread of its own until `stop`.
   func serve() throws {
-    let started = Threads.start { [self] in
+    let started = Threads.start(name: "hopsd-accept") { [self] in
       while true {
         let connection = UnixSocket.accept(listener)
         if connection < 0 {
@@ -64,7 +64,7 @@ final class DirectRunServer: Sendable {
         let session = DirectRunSession(fd: connection, starter: starter, access: access, logger: logger)
         // A connection without a thread of its own is closed: the client
         // sees it end and says so; the accept loop never runs a session.
-        if !Threads.start({ session.serve() }) {
+        if !Threads.start(name: "hopsd-run", { session.serve() }) {
           logger.warning("refused a direct run", metadata: ["reason": "no thread for it"])
           close(connection)
         }

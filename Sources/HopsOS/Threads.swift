@@ -4,17 +4,24 @@ import Glibc
 /// run on Swift's small pool of async threads.
 public enum Threads {
   private final class Box {
+    let name: String?
     let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
+    init(_ name: String?, _ body: @escaping () -> Void) {
+      self.name = name
+      self.body = body
+    }
   }
 
   /// Starts a thread for a long-lived loop or session, or says it could not
   /// (running those inline, as `detach` falls back to, would block its caller).
-  public static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+  /// `name` (15 bytes at most) is what ps, top and perf show for it; without
+  /// one it keeps its creator's.
+  public static func start(name: String? = nil, _ body: @escaping @Sendable () -> Void) -> Bool {
+    let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
     var thread = pthread_t()
     let result = pthread_create(&thread, nil, { raw in
       let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+      if let name = box.name { ProcessControl.setName(name) }
       box.body()
       return nil
     }, box)
@@ -28,8 +35,8 @@ public enum Threads {
 
   /// Runs `body` on a thread of its own; if none can be started, inline
   /// rather than lose the work.
-  public static func detach(_ body: @escaping @Sendable () -> Void) {
-    if !start(body) { body() }
+  public static func detach(name: String? = nil, _ body: @escaping @Sendable () -> Void) {
+    if !start(name: name, body) { body() }
   }
 }
 

@@ -97,7 +97,7 @@ public final class Sandbox: Sendable {
     onFinished: @escaping @Sendable () -> Void = {}
   ) {
     if let main, let output { main.start(sink: output) }
-    Threads.detach { [self] in
+    Threads.detach(name: "hopsd-sandbox") { [self] in
       self.monitor(onExit: onExit)
       onFinished()
     }

@@ -48,7 +48,7 @@ public final class WarmPool: Sendable {
     self.start = start
     self.joinCgroups = joinCgroups
     wake.signal()
-    if !Threads.start({ [self] in self.refillLoop() }) {
+    if !Threads.start(name: "hopsd-warm-pool", { [self] in self.refillLoop() }) {
       // No thread, no pool: every launch starts its hops-init on the spot.
       state.withLock { $0.stopped = true }
     }
