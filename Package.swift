@@ -54,6 +54,8 @@ let package = Package(
     .target(name: "CArchive", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("crypto")]),
     // The seccomp filter compiler (libseccomp), for the daemon only.
     .target(name: "CSeccomp", linkerSettings: [.linkedLibrary("seccomp")]),
+    // nftables scripts run in-process (libnftables), for the daemon only.
+    .target(name: "CNetfilter", linkerSettings: [.linkedLibrary("nftables")]),
     // Policy model and validation (profiles arrive with the profiles issue).
     .target(
       name: "HopsPolicy",
@@ -71,7 +73,7 @@ let package = Package(
     .target(name: "HopsInit", dependencies: ["HopsOS", "HopsCore"], swiftSettings: strict),
     // A sandbox's life on the host: plan, spawn, I/O, exit, teardown, crash recovery.
     .target(name: "HopsRuntime",
-            dependencies: ["HopsPolicy", "HopsOS", "HopsImage", "HopsInit", "HopsCore", "CSeccomp"],
+            dependencies: ["HopsPolicy", "HopsOS", "HopsImage", "HopsInit", "HopsCore", "CSeccomp", "CNetfilter"],
             swiftSettings: strict),
     // The gRPC contract and its generated code.
     .target(name: "HopsAPI",

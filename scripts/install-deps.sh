@@ -10,6 +10,7 @@ packages=(
   tar              # used by tests to make archives
   iproute2         # network modes: bridge and veth set-up
   nftables         # network modes: what sandboxes may reach, NAT, published ports
+  libnftables-dev  # the same rules set from the daemon itself (links libnftables)
   libseccomp-dev   # the sandboxes' seccomp filter, compiled by the daemon (links libseccomp)
   libcurl4-openssl-dev  # image pulls (FoundationNetworking, linked statically, links libcurl)
 )

@@ -75,14 +75,15 @@ final class HostNetwork: Sendable {
   }
 
   private static func removeRules(slot: Int) {
-    _ = try? Subprocess.run("/usr/sbin/nft", ["delete", "table", "inet", "hops\(slot)"])
-    _ = try? Subprocess.run("/usr/sbin/nft", ["delete", "table", "ip", "hops\(slot)_nat"])
-    _ = try? Subprocess.run("/usr/sbin/ip", ["link", "delete", "hops\(slot)"])
+    NFTables.attempt("delete table inet hops\(slot)")
+    NFTables.attempt("delete table ip hops\(slot)_nat")
+    try? Network.deleteLink("hops\(slot)")
   }
 
   /// What a mode needs from the host, or a refusal naming what is missing.
+  /// (The rules go through libnftables, which the daemon links.)
   static func checkHost() throws {
-    for (tool, package) in [("/usr/sbin/nft", "nftables"), ("/usr/sbin/ip", "iproute2")] where access(tool, X_OK) != 0 {
+    for (tool, package) in [("/usr/sbin/ip", "iproute2")] where access(tool, X_OK) != 0 {
       throw HopsError(.unavailable, "the outbound and full network modes need \(tool), which is missing", hint: "apt-get install \(package)")
     }
   }
@@ -104,7 +105,7 @@ final class HostNetwork: Sendable {
         // packets from loopback leave through our bridge only (not the host).
         try? writeText("/proc/sys/net/ipv4/conf/\(bridge)/route_localnet", "1")
         try? writeText("/proc/sys/net/ipv6/conf/\(bridge)/disable_ipv6", "1")
-        try run("/usr/sbin/nft", ["-f", "-"], input: ruleset(), what: "install the nftables rules")
+        try NFTables.run(ruleset(), what: "install the nftables rules")
         try ForwardingGuard.enable()
         state.enabledForwarding = true
       } catch {
@@ -217,7 +218,7 @@ final class HostNetwork: Sendable {
       let new = state.withLock { Set(host.reachable).subtracting($0.allowedResolvers) }
       if !new.isEmpty {
         let elements = new.map(IPv4.format).joined(separator: ", ")
-        try run("/usr/sbin/nft", ["add element inet \(table) dns { \(elements) }"], what: "allow the DNS servers")
+        try NFTables.run("add element inet \(table) dns { \(elements) }", what: "allow the DNS servers")
         state.withLock { $0.allowedResolvers.formUnion(new) }
       }
       return (host.reachable, host.search)
@@ -279,7 +280,7 @@ enum ForwardingGuard {
     }
     let original = ((try? readText(record)) ?? "1").trimmed
     if original != "1" {
-      let result = try? Subprocess.run("/usr/sbin/nft", ["-f", "-"], input: """
+      try NFTables.run("""
         table inet \(table) {
           chain forward {
             type filter hook forward priority 0; policy accept;
@@ -287,8 +288,7 @@ enum ForwardingGuard {
           }
         }
 
-        """)
-      guard result?.status == 0 else { throw HopsError.failed("cannot install the forwarding guard: \(result?.output.trimmed ?? "nft failed")") }
+        """, what: "install the forwarding guard")
     }
     try writeText("/proc/sys/net/ipv4/ip_forward", "1")
   }
@@ -298,7 +298,7 @@ enum ForwardingGuard {
     let bridges = (try? Subprocess.run("/usr/sbin/ip", ["-o", "link", "show", "type", "bridge"]).output) ?? ""
     guard !bridges.contains(": hops"), let original = try? readText(record) else { return }
     try? writeText("/proc/sys/net/ipv4/ip_forward", original.trimmed == "1" ? "1" : "0")
-    _ = try? Subprocess.run("/usr/sbin/nft", ["delete", "table", "inet", table])
+    NFTables.attempt("delete table inet \(table)")
     unlink(record)
   }
 }
