@@ -4,7 +4,7 @@ import Glibc
 /// its combined stdout and stderr. For short, trusted host tools only.
 public enum Subprocess {
   /// `input`, when given, is written to the program's stdin (small scripts for
-  /// `nft -f -` and `ip -batch -`; they fit in a pipe buffer).
+  /// `ip -batch -`; they fit in a pipe buffer).
   public static func run(_ path: String, _ arguments: [String], input: String? = nil) throws(SyscallError) -> (status: Int32, output: String) {
     let stdin: Int32
     var stdinWriter: Int32 = -1

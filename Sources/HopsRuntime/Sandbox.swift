@@ -191,8 +191,8 @@ public final class Sandbox: Sendable {
     usage.timedOut = timedOut
     // A sandbox's published ports are freed before its exit is told: a run
     // started right after this one ends may publish the same ones. Without
-    // ports its rules and address go with the rest of the teardown (an nft
-    // run, several milliseconds, is then not on the path).
+    // ports its rules and address go with the rest of the teardown (an
+    // nftables transaction, with its fetch of the tables, is not on the path).
     if network?.publishesPorts ?? false { network?.detach() }
     let exit = finish(report: report, status: status, killedBecause: killedBecause, usage: usage)
     let (record, execs) = state.withLock { state in
