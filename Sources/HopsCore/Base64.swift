@@ -1,7 +1,30 @@
 /// Base64 (RFC 4648, the standard alphabet, `=` padding, no line breaks): how
-/// JSONEncoder writes Data, read by hand where JSONDecoder is not used (see
-/// JSONValue).
+/// JSONEncoder writes Data, written and read by hand where JSONEncoder and
+/// JSONDecoder are not used (see JSONText and JSONValue).
 public enum Base64 {
+  private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+  public static func encode(_ bytes: [UInt8]) -> String {
+    var output: [UInt8] = []
+    output.reserveCapacity((bytes.count + 2) / 3 * 4)
+    var index = 0
+    while index < bytes.count {
+      let count = min(3, bytes.count - index)
+      var group = UInt32(bytes[index]) << 16
+      if count > 1 { group |= UInt32(bytes[index + 1]) << 8 }
+      if count > 2 { group |= UInt32(bytes[index + 2]) }
+      for position in 0..<4 {
+        if position > count {
+          output.append(UInt8(ascii: "="))
+        } else {
+          output.append(alphabet[Int(group >> UInt32(18 - 6 * position) & 0x3f)])
+        }
+      }
+      index += 3
+    }
+    return String(decoding: output, as: UTF8.self)
+  }
+
   /// The bytes, or nil for text that is not canonical Base64.
   public static func decode(_ text: String) -> [UInt8]? {
     let input = Array(text.utf8)

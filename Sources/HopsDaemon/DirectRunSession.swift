@@ -125,8 +125,7 @@ struct DirectRunSession {
   }
 
   private func send(_ channel: ControlChannel, _ output: DirectRunOutput) {
-    guard let bytes = try? JSONEncoder().encode(output) else { return }
-    try? channel.send(Array(bytes))
+    try? channel.send(Array(output.json.utf8))
   }
 
   /// The request's size, checked before any work on it: the same bounds as a

@@ -115,9 +115,35 @@ public struct DirectRunExit: Codable, Equatable, Sendable {
 }
 
 extension DirectRunOutput {
-  /// Reads the daemon's message, which JSONEncoder wrote (the synthesized
-  /// Codable layout), by hand (see JSONValue): the front reads it at every
-  /// run. Nil for anything else; a unit test reads what JSONEncoder writes.
+  /// The message as JSONEncoder would write it, written by hand (see
+  /// JSONText): the daemon sends two at every run.
+  public var json: String {
+    switch self {
+    case .started(let id, let address):
+      return #"{"started":"# + JSONText.object([("sandboxID", JSONText.quoted(id)), ("address", address.map(JSONText.quoted))]) + "}"
+    case .exit(let exit): return #"{"exit":{"_0":"# + exit.json + "}}"
+    case .error(let message): return #"{"error":{"_0":"# + JSONText.quoted(message) + "}}"
+    }
+  }
+}
+
+extension DirectRunExit {
+  var json: String {
+    // Seconds are finite; a JSON number cannot say otherwise.
+    let seconds = { (value: Double) in value.isFinite ? "\(value)" : "0" }
+    return JSONText.object([
+      ("code", "\(code)"), ("signal", "\(signal)"), ("message", message.map(JSONText.quoted)),
+      ("keptPath", keptPath.map(JSONText.quoted)), ("wallSeconds", seconds(wallSeconds)),
+      ("cpuSeconds", seconds(cpuSeconds)), ("peakMemoryBytes", "\(peakMemoryBytes)"),
+      ("peakProcesses", "\(peakProcesses)"),
+    ])
+  }
+}
+
+extension DirectRunOutput {
+  /// Reads the daemon's message (the synthesized Codable layout) by hand (see
+  /// JSONValue): the front reads it at every run. Nil for anything else; unit
+  /// tests read what JSONEncoder and `json` write.
   public init?(json bytes: [UInt8]) {
     guard let (kind, body) = (try? JSONValue(parsing: bytes))?.onlyMember else { return nil }
     switch kind {

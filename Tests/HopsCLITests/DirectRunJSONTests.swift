@@ -48,6 +48,11 @@ import Testing
     #expect(DirectRunOutput(json: Array(written)) == output)
   }
 
+  @Test(arguments: outputs) func readsBackWhatTheDaemonWrote(_ output: DirectRunOutput) throws {
+    #expect(DirectRunOutput(json: Array(output.json.utf8)) == output)
+    #expect(try JSONDecoder().decode(DirectRunOutput.self, from: Data(output.json.utf8)) == output)
+  }
+
   @Test func refusesOtherMessages() {
     for text in [#"{"exit":{"_0":{"code":0}}}"#, #"{"other":{}}"#, #"{"error":{"_0":1}}"#, "[]", "{"] {
       #expect(DirectRunOutput(json: Array(text.utf8)) == nil, "\(text)")

@@ -16,3 +16,13 @@ import Testing
     #expect(Base64.decode(text) == nil)
   }
 }
+
+@Suite struct Base64WritingTests {
+  @Test func writesWhatFoundationWrites() {
+    for length in 0..<70 {
+      let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 * 53 + 7) }
+      #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString(), "\(length) bytes")
+      #expect(Base64.decode(Base64.encode(bytes)) == bytes)
+    }
+  }
+}

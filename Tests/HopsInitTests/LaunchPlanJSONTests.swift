@@ -89,3 +89,13 @@ import Testing
     }
   }
 }
+
+/// The daemon writes plans by hand: JSONDecoder and the hand reader must both
+/// read them back as they were.
+@Suite struct LaunchPlanWritingTests {
+  @Test(arguments: LaunchPlanJSONTests.plans) func readsBackWhatTheDaemonWrote(_ plan: LaunchPlan) throws {
+    let written = Array(plan.json.utf8)
+    #expect(try JSONDecoder().decode(LaunchPlan.self, from: Data(written)) == plan)
+    #expect(try LaunchPlan(json: written) == plan)
+  }
+}
