@@ -54,8 +54,9 @@ let package = Package(
     .target(name: "CArchive", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("crypto")]),
     // The seccomp filter compiler (libseccomp), for the daemon only.
     .target(name: "CSeccomp", linkerSettings: [.linkedLibrary("seccomp")]),
-    // nftables scripts run in-process (libnftables), for the daemon only.
-    .target(name: "CNetfilter", linkerSettings: [.linkedLibrary("nftables")]),
+    // The host side of sandbox networks (rtnetlink links, libnftables rules,
+    // opened on first use), for the daemon only.
+    .target(name: "CHostNetwork"),
     // Policy model and validation (profiles arrive with the profiles issue).
     .target(
       name: "HopsPolicy",
@@ -73,7 +74,7 @@ let package = Package(
     .target(name: "HopsInit", dependencies: ["HopsOS", "HopsCore"], swiftSettings: strict),
     // A sandbox's life on the host: plan, spawn, I/O, exit, teardown, crash recovery.
     .target(name: "HopsRuntime",
-            dependencies: ["HopsPolicy", "HopsOS", "HopsImage", "HopsInit", "HopsCore", "CSeccomp", "CNetfilter"],
+            dependencies: ["HopsPolicy", "HopsOS", "HopsImage", "HopsInit", "HopsCore", "CSeccomp", "CHostNetwork"],
             swiftSettings: strict),
     // The gRPC contract and its generated code.
     .target(name: "HopsAPI",
@@ -101,7 +102,7 @@ let package = Package(
             swiftSettings: strict),
     .target(name: "HopsCLI",
             dependencies: [
-              "HopsPolicy", "HopsAPI", "HopsDirectRun", "HopsCore", "HopsOS",
+              "HopsPolicy", "HopsAPI", "HopsDirectRun", "HopsCore", "HopsOS", "CHostNetwork",
               .product(name: "ArgumentParser", package: "swift-argument-parser"),
               .product(name: "GRPCCore", package: "grpc-swift-2"),
               .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),

@@ -8,9 +8,8 @@ packages=(
   zlib1g-dev       # gzip tarball import (links libz)
   libssl-dev       # SHA-256 of image blobs (links libcrypto)
   tar              # used by tests to make archives
-  iproute2         # network modes: bridge and veth set-up
-  nftables         # network modes: what sandboxes may reach, NAT, published ports
-  libnftables-dev  # the same rules set from the daemon itself (links libnftables)
+  iproute2         # network modes: the bridge's set-up
+  nftables         # network modes: libnftables, which hopsd loads to set what sandboxes may reach
   libseccomp-dev   # the sandboxes' seccomp filter, compiled by the daemon (links libseccomp)
   libcurl4-openssl-dev  # image pulls (FoundationNetworking, linked statically, links libcurl)
 )

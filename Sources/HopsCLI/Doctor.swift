@@ -1,4 +1,5 @@
 import ArgumentParser
+import CHostNetwork
 import FoundationEssentials
 import Glibc
 import HopsCore
@@ -99,11 +100,14 @@ struct Doctor: AsyncParsableCommand {
   }
 
   func tools() -> Check {
-    // The rules go through libnftables, which hopsd links; `ip` makes the bridge.
-    let missing = [("/usr/sbin/ip", "iproute2")].filter { access($0.0, X_OK) != 0 }
+    // `ip` makes the bridge; the rules go through libnftables, which hopsd loads.
+    var missing = [(String, String)]()
+    if access("/usr/sbin/ip", X_OK) != 0 { missing.append(("/usr/sbin/ip", "iproute2")) }
+    var message = [CChar](repeating: 0, count: 512)
+    if hops_nft_available(&message, message.count) == 0 { missing.append(("libnftables.so.1", "libnftables1")) }
     return Check(
       name: "network tools", level: missing.isEmpty ? .ok : .warn,
-      detail: missing.isEmpty ? "ip present" : "missing: \(missing.map(\.0).joined(separator: ", "))",
+      detail: missing.isEmpty ? "ip and libnftables present" : "missing: \(missing.map(\.0).joined(separator: ", "))",
       fix: "apt-get install \(missing.map(\.1).joined(separator: " ")) (needed by --network outbound and full)")
   }
 

@@ -48,6 +48,8 @@ public enum Base64 {
         guard padding == 0, let sextet = value(of: byte) else { return nil }
         group = group << 6 | UInt32(sextet)
       }
+      // Canonical text only: the bits padding leaves over are zero.
+      guard group & (padding == 2 ? 0xffff : padding == 1 ? 0xff : 0) == 0 else { return nil }
       output.append(UInt8(truncatingIfNeeded: group >> 16))
       if padding < 2 { output.append(UInt8(truncatingIfNeeded: group >> 8)) }
       if padding < 1 { output.append(UInt8(truncatingIfNeeded: group)) }

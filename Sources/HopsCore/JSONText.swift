@@ -32,10 +32,18 @@ public enum JSONText {
 
   /// `[` the strings `]`.
   public static func array(_ texts: [String]) -> String {
+    var quotedTexts: [String] = []
+    quotedTexts.reserveCapacity(texts.count)
+    for text in texts { quotedTexts.append(quoted(text)) }
+    return array(written: quotedTexts)
+  }
+
+  /// `[` the already written values `]`.
+  public static func array(written values: [String]) -> String {
     var out = "["
-    for (index, text) in texts.enumerated() {
+    for (index, value) in values.enumerated() {
       if index > 0 { out += "," }
-      out += quoted(text)
+      out += value
     }
     return out + "]"
   }

@@ -69,13 +69,15 @@ public enum JSONValue: Equatable, Sendable {
     return value
   }
 
+  /// The number, if it is finite as a Double (JSONDecoder refuses 1e400 too).
   public var double: Double? {
-    guard case .number(let text) = self else { return nil }
-    return Double(text)
+    guard case .number(let text) = self, let value = Double(text), value.isFinite else { return nil }
+    return value
   }
 
   /// The number, if it is an integer written as one (no fraction, no
-  /// exponent) within Int64's range.
+  /// exponent) within Int64's range: stricter than JSONDecoder, which takes
+  /// 3.0 or 1e3 for an Int. Every writer here writes integers as integers.
   public var int64: Int64? {
     guard case .number(let text) = self else { return nil }
     return Int64(text)
@@ -92,10 +94,13 @@ public enum JSONValue: Equatable, Sendable {
     return elements
   }
 
-  /// For Codable's enum layout, `{"case":{...}}`: the one key and its value.
+  /// For Codable's enum layout, `{"case":{...}}`: the one key and its value
+  /// (of a key written more than once, the last, as JSONDecoder reads it).
   public var onlyMember: (key: String, value: JSONValue)? {
-    guard case .object(let members) = self, members.count == 1 else { return nil }
-    return (members[0].key, members[0].value)
+    guard case .object(let members) = self, let last = members.last, members.allSatisfy({ $0.key == last.key }) else {
+      return nil
+    }
+    return (last.key, last.value)
   }
 }
 
@@ -245,15 +250,19 @@ extension JSONValue {
       guard index < bytes.count else { throw malformed("the text ends inside an escape") }
       let byte = bytes[index]
       index += 1
-      let simple: [UInt8: UInt8] = [
-        UInt8(ascii: "\""): 0x22, UInt8(ascii: "\\"): 0x5c, UInt8(ascii: "/"): 0x2f, UInt8(ascii: "b"): 0x08,
-        UInt8(ascii: "f"): 0x0c, UInt8(ascii: "n"): 0x0a, UInt8(ascii: "r"): 0x0d, UInt8(ascii: "t"): 0x09,
-      ]
-      if let plain = simple[byte] {
-        utf8.append(plain)
-        return
+      switch byte {
+      case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(byte)
+      case UInt8(ascii: "b"): utf8.append(0x08)
+      case UInt8(ascii: "f"): utf8.append(0x0c)
+      case UInt8(ascii: "n"): utf8.append(0x0a)
+      case UInt8(ascii: "r"): utf8.append(0x0d)
+      case UInt8(ascii: "t"): utf8.append(0x09)
+      case UInt8(ascii: "u"): try unicodeEscape(into: &utf8)
+      default: throw malformed("an unknown escape")
       }
-      guard byte == UInt8(ascii: "u") else { throw malformed("an unknown escape") }
+    }
+
+    mutating func unicodeEscape(into utf8: inout [UInt8]) throws(Malformed) {
       var scalar = try hex4()
       if (0xD800..<0xDC00).contains(scalar) {
         // A high surrogate: its low half must follow as a second escape.

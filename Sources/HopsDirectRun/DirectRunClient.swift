@@ -79,7 +79,12 @@ public struct DirectRunClient {
       guard entries[0].revents != 0 else { continue }
       let open = (try? channel.fill()) ?? false
       while let frame = try? channel.nextFrame() {
-        guard let output = DirectRunOutput(json: frame) else { continue }
+        guard let output = DirectRunOutput(json: frame) else {
+          // The socket's name carries the protocol's version: a frame this
+          // build cannot read is a bug, said as such, not a silent wait.
+          let text = String(decoding: frame.prefix(200), as: UTF8.self)
+          throw HopsError.failed("hopsd sent a message this hops cannot read: \(text)", hint: "see \(home.logFile)")
+        }
         switch output {
         case .started(let id, let address): started(id, address)
         case .exit(let exit): return exit

@@ -17,7 +17,7 @@ extension LaunchPlan {
     return JSONText.object([
       ("lowerDir", text(lowerDir)), ("upperDir", text(upperDir)), ("workDir", text(workDir)),
       ("rootfsMount", text(rootfsMount)), ("workspace", text(workspace)), ("workspaceTarget", text(workspaceTarget)),
-      ("workspaceMount", workspaceMount?.json), ("mounts", "[" + mounts.map(\.json).joined(separator: ",") + "]"),
+      ("workspaceMount", workspaceMount?.json), ("mounts", JSONText.array(written: mounts.map(\.json))),
       ("maskedPaths", JSONText.array(maskedPaths)), ("loopbackUp", loopbackUp ? "true" : "false"),
       ("network", network?.json), ("terminal", terminal?.json), ("user", text(user)), ("hostname", text(hostname)),
       ("workingDirectory", text(workingDirectory)), ("argv", JSONText.array(argv)),

@@ -62,7 +62,7 @@ public final class CountingSemaphore: @unchecked Sendable {
 /// and resumes the caller when it is done.
 public func offloaded<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
   try await withCheckedThrowingContinuation { continuation in
-    Threads.detach {
+    Threads.detach(name: "hops-offloaded") {
       do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
     }
   }

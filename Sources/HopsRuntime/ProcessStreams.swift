@@ -47,7 +47,7 @@ final class ProcessStreams: Sendable {
   /// Starts the output thread. The output comes first, then the exit once
   /// `finish` gives it; then `onDone`.
   func start(sink: OutputSink, onDone: @escaping @Sendable () -> Void = {}) {
-    Threads.detach { [self] in
+    Threads.detach(name: "hopsd-output") { [self] in
       pump(sink)
       onDone()
     }

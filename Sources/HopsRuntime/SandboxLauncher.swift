@@ -101,7 +101,7 @@ public struct SandboxLauncher: Sendable {
       if current == prepared { return warm }
       // The default rootfs was replaced since: this one is out of date, and
       // so are the others of its batch; the next may be fresh.
-      Threads.detach { warm.discard() }
+      Threads.detach(name: "hopsd-discard") { warm.discard() }
     }
     return nil
   }

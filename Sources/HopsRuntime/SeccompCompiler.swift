@@ -7,7 +7,7 @@ import Synchronization
 /// Turns a policy's SyscallFilter into the BPF program hops-init installs in the
 /// sandbox's processes. Compiled here, in the daemon, with libseccomp (which
 /// knows this architecture's syscall numbers and writes correct BPF), once per
-/// distinct list: most sandboxes share the default one.
+/// distinct filter: most sandboxes share the default one.
 public final class SeccompCompiler: Sendable {
   public static let shared = SeccompCompiler()
 
@@ -31,8 +31,7 @@ public final class SeccompCompiler: Sendable {
         throw HopsError.invalid("'\(name)' is not a system call of this machine", hint: "see syscalls(2) for the names")
       }
     }
-    guard let allowed = filter.allowed else { return nil }
-    let program = try Self.compile(allowed, setuidBits: filter.setuidBits)
+    let program = try Self.compile(filter.allowed ?? [], setuidBits: filter.setuidBits)
     cache.withLock { $0[key] = program }
     return program
   }

@@ -62,7 +62,7 @@ public final class WarmPool: Sendable {
       if !dead.isEmpty {
         wake.signal()
         let discarded = dead
-        Threads.detach { discarded.forEach { $0.discard() } }
+        Threads.detach(name: "hopsd-discard") { discarded.forEach { $0.discard() } }
       }
     }
     while true {

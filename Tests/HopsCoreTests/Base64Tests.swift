@@ -11,7 +11,7 @@ import Testing
     }
   }
 
-  @Test(arguments: ["A", "AB", "ABC", "A===", "AB=C", "=AAA", "AQ==AQ==", "AQ-_", "AQ= ", "\nAQ=="])
+  @Test(arguments: ["A", "AB", "ABC", "A===", "AB=C", "=AAA", "AQ==AQ==", "AQ-_", "AQ= ", "\nAQ==", "QR==", "QUJ="])
   func refusesWhatIsNotBase64(_ text: String) {
     #expect(Base64.decode(text) == nil)
   }

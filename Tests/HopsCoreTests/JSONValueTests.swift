@@ -43,6 +43,15 @@ import Testing
     let value = try JSONValue(parsing: #"{"a": 1, "b": 2, "a": 3}"#)
     #expect(value["a"] == .number("3"))
     #expect(value.onlyMember == nil)
+    let repeated = try JSONValue(parsing: #"{"exit": 1, "exit": 2}"#)
+    #expect(repeated.onlyMember?.key == "exit")
+    #expect(repeated.onlyMember?.value == .number("2"))
+  }
+
+  @Test func aNumberBeyondDoubleIsNotADouble() throws {
+    #expect(try JSONValue(parsing: "1e400").double == nil)
+    #expect(try JSONValue(parsing: "-1e400").double == nil)
+    #expect(try JSONValue(parsing: "1e-400").double == 0)
   }
 
   static let malformed = [

@@ -136,15 +136,6 @@ int hops_process_nice(void);
 /// pid cannot be reused while we still might signal it. Returns 0 or -1.
 int hops_wait_exited_keep(pid_t pid);
 
-/// Creates a veth pair: `host_name` in the caller's network namespace, a port
-/// of `bridge` marked isolated and up, and its peer `peer_name` in the network
-/// namespace of process `peer_pid` (down). Returns 0 or -errno; a failure after
-/// the pair exists leaves it (the caller deletes `host_name`).
-int hops_veth_create(const char *host_name, const char *peer_name, int peer_pid, const char *bridge);
-
-/// Deletes the link `name` (a veth takes its peer with it). Returns 0 or -errno.
-int hops_link_delete(const char *name);
-
 /// Sets the `lo` interface up in the caller's network namespace. Returns 0 or -errno.
 int hops_loopback_up(void);
 

@@ -37,7 +37,7 @@ final class DNSForwarder: Sendable {
       throw SyscallError("bind", errno: code, detail: "\(IPv4.format(address)):53")
     }
     socketFD = fd
-    Threads.detach { [self] in self.serve() }
+    Threads.detach(name: "hopsd-dns") { [self] in self.serve() }
   }
 
   /// Idempotent. The socket is closed only once nothing uses it any more (the
@@ -89,7 +89,7 @@ final class DNSForwarder: Sendable {
       let reply = socketFD
       let upstream = self.upstream
       let from = client
-      Threads.detach { [self] in
+      Threads.detach(name: "hopsd-dns-query") { [self] in
         Self.relay(query, to: upstream, replyOn: reply, client: from)
         state.withLock { $0.inFlight -= 1 }
         closeIfIdle()

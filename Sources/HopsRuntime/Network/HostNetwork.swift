@@ -77,14 +77,17 @@ final class HostNetwork: Sendable {
   private static func removeRules(slot: Int) {
     NFTables.attempt("delete table inet hops\(slot)")
     NFTables.attempt("delete table ip hops\(slot)_nat")
-    try? Network.deleteLink("hops\(slot)")
+    try? HostLinks.delete("hops\(slot)")
   }
 
-  /// What a mode needs from the host, or a refusal naming what is missing.
-  /// (The rules go through libnftables, which the daemon links.)
+  /// What a mode needs from the host, or a refusal naming what is missing:
+  /// `ip` for the bridge, libnftables (loaded by the daemon) for the rules.
   static func checkHost() throws {
-    for (tool, package) in [("/usr/sbin/ip", "iproute2")] where access(tool, X_OK) != 0 {
-      throw HopsError(.unavailable, "the outbound and full network modes need \(tool), which is missing", hint: "apt-get install \(package)")
+    if access("/usr/sbin/ip", X_OK) != 0 {
+      throw HopsError(.unavailable, "the outbound and full network modes need /usr/sbin/ip, which is missing", hint: "apt-get install iproute2")
+    }
+    if let reason = NFTables.unavailable {
+      throw HopsError(.unavailable, "the outbound and full network modes need libnftables: \(reason)", hint: "apt-get install libnftables1")
     }
   }
 

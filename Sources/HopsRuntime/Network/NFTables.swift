@@ -1,15 +1,20 @@
-import CNetfilter
+import CHostNetwork
 import HopsCore
 
 /// The daemon's nftables scripts, run in its own process with libnftables (see
 /// nftables.c) in nft's own syntax: each script is one transaction.
 enum NFTables {
+  /// Why libnftables cannot be used here, or nil when it can.
+  static var unavailable: String? {
+    var message = [CChar](repeating: 0, count: 512)
+    return hops_nft_available(&message, message.count) != 0 ? nil : CText.string(message)
+  }
+
   /// Runs `script`; a failure says what could not be done, with nft's reason.
   static func run(_ script: String, what: String) throws {
     var message = [CChar](repeating: 0, count: 1024)
     guard hops_nft_run(script, &message, message.count) == 0 else {
-      let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      throw HopsError.failed("cannot \(what): \(reason.trimmed)")
+      throw HopsError.failed("cannot \(what): \(CText.string(message).trimmed)")
     }
   }
 

@@ -66,9 +66,7 @@ final class SandboxNetwork: Sendable {
     do {
       // Both in this process (rtnetlink, libnftables), where running `ip` and
       // `nft` took about 4 and 3 ms.
-      do { try Network.createVeth(hostName: vethName, peerName: "eth0", peerPid: initPid, bridge: host.bridge) } catch {
-        throw HopsError.failed("cannot connect the sandbox to \(host.bridge): \(error)")
-      }
+      try HostLinks.createVeth(hostName: vethName, peerName: "eth0", peerPid: initPid, bridge: host.bridge)
       if let script = rules(adding: true) { try NFTables.run(script, what: "install the sandbox's network rules") }
     } catch {
       detach()
@@ -76,31 +74,40 @@ final class SandboxNetwork: Sendable {
     }
   }
 
-  /// The sandbox's own rules, added or deleted as one script; nil when it has
+  func rules(adding: Bool) -> String? {
+    Self.rules(
+      adding: adding, table: host.table, natTable: host.natTable, chain: chain, address: IPv4.format(address), mode: mode,
+      allowNet: allowNet, publish: publish)
+  }
+
+  /// A sandbox's own rules, added or deleted as one script; nil when it has
   /// none. A sandbox in the outbound mode with nothing allowed beyond it needs
   /// none: the host's chains treat an address without an `allow` entry as one
-  /// whose chain is empty (public destinations only).
-  func rules(adding: Bool) -> String? {
-    let ip = IPv4.format(address)
+  /// whose chain is empty (public destinations only). That an address has no
+  /// entry left from an earlier sandbox is `detach`'s to ensure.
+  static func rules(
+    adding: Bool, table: String, natTable: String, chain: String, address ip: String, mode: NetworkMode,
+    allowNet: [NetworkAllowance], publish: [PortMapping]
+  ) -> String? {
     var lines: [String] = []
     if !allowNet.isEmpty {
       if adding {
-        lines.append("add chain inet \(host.table) \(chain)")
+        lines.append("add chain inet \(table) \(chain)")
         for allowance in allowNet {
           let port = allowance.port.map { " th dport \($0)" } ?? ""
-          lines.append("add rule inet \(host.table) \(chain) ip daddr \(allowance.cidr)\(port) accept")
+          lines.append("add rule inet \(table) \(chain) ip daddr \(allowance.cidr)\(port) accept")
         }
-        lines.append("add element inet \(host.table) allow { \(ip) : jump \(chain) }")
+        lines.append("add element inet \(table) allow { \(ip) : jump \(chain) }")
       } else {
-        lines.append("delete element inet \(host.table) allow { \(ip) }")
+        lines.append("delete element inet \(table) allow { \(ip) }")
       }
     }
-    if mode == .full { lines.append("\(adding ? "add" : "delete") element inet \(host.table) full { \(ip) }") }
+    if mode == .full { lines.append("\(adding ? "add" : "delete") element inet \(table) full { \(ip) }") }
     for mapping in publish {
       let key = "\(mapping.hostPort)" + (adding ? " : \(ip) . \(mapping.sandboxPort)" : "")
-      lines.append("\(adding ? "add" : "delete") element ip \(host.natTable) \(mapping.proto.rawValue)_ports { \(key) }")
+      lines.append("\(adding ? "add" : "delete") element ip \(natTable) \(mapping.proto.rawValue)_ports { \(key) }")
     }
-    if !adding && !allowNet.isEmpty { lines.append("delete chain inet \(host.table) \(chain)") }
+    if !adding && !allowNet.isEmpty { lines.append("delete chain inet \(table) \(chain)") }
     return lines.isEmpty ? nil : lines.joined(separator: "\n") + "\n"
   }
 
@@ -114,12 +121,21 @@ final class SandboxNetwork: Sendable {
     // One transaction (before the run's exit is told when it has published
     // ports). Only if it fails (something already gone) each line goes on its
     // own, so that one missing element does not keep the others.
+    var leftover = false
     if let script = rules(adding: false), !NFTables.attempt(script) {
-      for line in script.split(separator: "\n") { NFTables.attempt(String(line)) }
+      for line in script.split(separator: "\n") where !NFTables.attempt(String(line)) {
+        // Gone already, or still there? An element left behind would hand
+        // this sandbox's access (its allowed destinations, full access, a
+        // published port) to the next sandbox given its address or port.
+        if line.hasPrefix("delete element") { leftover = leftover || NFTables.attempt("get" + line.dropFirst("delete".count)) }
+      }
     }
     // The veth pair goes with the sandbox's network namespace; only one left
     // behind (the namespace still held somewhere) needs deleting.
-    if access("/sys/class/net/\(vethName)", F_OK) == 0 { try? Network.deleteLink(vethName) }
+    if access("/sys/class/net/\(vethName)", F_OK) == 0 { try? HostLinks.delete(vethName) }
+    // An address or port whose entries could not be removed is never given
+    // out again by this daemon (the next one starts from empty tables).
+    guard !leftover else { return }
     host.releaseAddress(address)
     host.releasePorts(portKeys)
   }
