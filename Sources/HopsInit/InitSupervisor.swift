@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 import HopsOS
 
@@ -54,7 +53,7 @@ struct InitSupervisor {
       _exit(137)
     }
     while let frame = try? control.nextFrame() {
-      guard let request = try? JSONDecoder().decode(InitRequest.self, from: Data(frame)) else { continue }
+      guard let request = try? InitRequest(json: frame) else { continue }
       switch request {
       case .exec(let plan): startExec(plan)
       case .signal(let id, let number):

@@ -107,3 +107,34 @@ extension Terminal.Size {
     self.init(rows: try size.uint16("rows"), columns: try size.uint16("columns"))
   }
 }
+
+extension InitRequest {
+  /// Reads a request the daemon wrote with JSONEncoder, by hand: with the plan
+  /// read by hand too, hops-init never pays JSONDecoder's first use, not even
+  /// at a sandbox's first `hops exec`.
+  public init(json bytes: [UInt8]) throws {
+    guard let (kind, body) = try JSONValue(parsing: bytes).onlyMember else {
+      throw JSONValue.Mismatch(path: "", expected: "one request")
+    }
+    let members = try JSONValue.Members(body, path: kind)
+    switch kind {
+    case "exec": self = .exec(try ExecPlan(json: try members.object("_0")))
+    case "signal":
+      guard let signal = Int32(exactly: try members.int("signal")) else {
+        throw JSONValue.Mismatch(path: "signal.signal", expected: "a signal number")
+      }
+      self = .signal(exec: try members.int("exec"), signal: signal)
+    default: throw JSONValue.Mismatch(path: kind, expected: "exec or signal")
+    }
+  }
+}
+
+extension ExecPlan {
+  init(json plan: JSONValue.Members) throws {
+    self.init(
+      id: try plan.int("id"), argv: try plan.strings("argv"), environment: try plan.strings("environment"),
+      workingDirectory: try plan.string("workingDirectory"),
+      terminal: try plan.optionalObject("terminal").map { (size) throws in try Terminal.Size(json: size) },
+      user: try plan.optionalString("user"))
+  }
+}

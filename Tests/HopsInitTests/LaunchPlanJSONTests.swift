@@ -99,3 +99,24 @@ import Testing
     #expect(try LaunchPlan(json: written) == plan)
   }
 }
+
+/// The daemon writes exec requests with JSONEncoder; hops-init reads them by hand.
+@Suite struct InitRequestJSONTests {
+  static let requests: [InitRequest] = [
+    .signal(exec: 3, signal: 15),
+    .exec(ExecPlan(id: 1, argv: ["/bin/sh"], environment: [], workingDirectory: "/")),
+    .exec(ExecPlan(
+      id: 42, argv: ["sh", "-c", "echo \"é\"\n"], environment: ["A=1", "TERM=xterm"], workingDirectory: "/w s",
+      terminal: Terminal.Size(rows: 24, columns: 80), user: "1000:1000")),
+  ]
+
+  @Test(arguments: requests) func readsWhatJSONEncoderWrote(_ request: InitRequest) throws {
+    #expect(try InitRequest(json: Array(try JSONEncoder().encode(request))) == request)
+  }
+
+  @Test func refusesOtherRequests() {
+    for text in [#"{"kill":{}}"#, #"{"signal":{"exec":1}}"#, #"{"exec":{"_0":{"id":1}}}"#, "[]"] {
+      #expect(throws: (any Error).self, "\(text)") { try InitRequest(json: Array(text.utf8)) }
+    }
+  }
+}
