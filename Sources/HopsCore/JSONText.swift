@@ -9,6 +9,11 @@ public enum JSONText {
   /// A JSON string literal: quotes, backslashes, control characters and DEL
   /// escaped. The same text is a TOML basic string (ProfileWriter uses it).
   public static func quoted(_ text: String) -> String {
+    // Most texts need no escape at all (paths, names, Base64): one pass over
+    // their bytes, then a copy, instead of building them scalar by scalar.
+    if !text.utf8.contains(where: { $0 == 0x22 || $0 == 0x5c || $0 < 0x20 || $0 == 0x7f }) {
+      return "\"" + text + "\""
+    }
     var out = "\""
     for scalar in text.unicodeScalars {
       switch scalar {
