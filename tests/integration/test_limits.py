@@ -11,12 +11,19 @@ GUARD = '[ "$(cat /proc/1/comm)" = hops-init ] || { echo NOT-IN-SANDBOX; exit 99
 def sandbox_cgroups(hops):
     """Every sandbox cgroup under Hops' parent, in any controller; those of the
     daemon's warm pool (not yet any sandbox's) are not counted."""
-    warm = {p.name for p in (hops.home / "warm").iterdir()} if (hops.home / "warm").is_dir() else set()
-    found = []
-    for parent in Path("/sys/fs/cgroup").glob("**/hops"):
-        if parent.is_dir() and parent.parent.name != "hops":
-            found += [p for p in parent.iterdir() if p.is_dir() and p.name not in warm]
-    return found
+    # The daemon removes a sandbox's cgroups after its exit is told, so one
+    # may vanish while this walks the tree: the walk then starts again.
+    for _ in range(20):
+        try:
+            warm = {p.name for p in (hops.home / "warm").iterdir()} if (hops.home / "warm").is_dir() else set()
+            found = []
+            for parent in Path("/sys/fs/cgroup").glob("**/hops"):
+                if parent.is_dir() and parent.parent.name != "hops":
+                    found += [p for p in parent.iterdir() if p.is_dir() and p.name not in warm]
+            return found
+        except FileNotFoundError:
+            time.sleep(0.01)
+    raise AssertionError("the cgroup tree kept changing under the walk")
 
 
 def usage(stderr: bytes):
