@@ -120,8 +120,9 @@ struct DirectRunSession {
       }
     }
     guard let exit = sandbox.exit else { return }
-    logger.info("sandbox ended", metadata: ["id": "\(sandbox.id)", "code": "\(exit.code)"])
+    // The client first: the log line is not on the run's path.
     if !clientGone { send(channel, .exit(DirectRunExit(exit))) }
+    logger.info("sandbox ended", metadata: ["id": "\(sandbox.id)", "code": "\(exit.code)"])
   }
 
   private func send(_ channel: ControlChannel, _ output: DirectRunOutput) {
