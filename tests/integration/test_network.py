@@ -151,6 +151,10 @@ def test_reachability_matrix(hops, world, host_server):
     # An allowed CIDR (and port) is opened explicitly.
     assert reach(hops, "outbound", "192.168.213.2", "--allow-net", "192.168.213.0/24:8000")
     assert not reach(hops, "outbound", "192.168.213.2", "--allow-net", "192.168.213.0/24:9999")
+    # The next sandbox takes the same address and has no rules of its own:
+    # nothing of the allowed one's is left for it.
+    assert not reach(hops, "outbound", "192.168.213.2")
+    assert "sb-" not in sh("nft", "list", "ruleset").stdout
     # full: the host and private ranges too.
     assert reach(hops, "full", "192.168.213.2")
     assert reach(hops, "full", "203.0.113.2")
