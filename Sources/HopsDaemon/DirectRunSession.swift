@@ -120,9 +120,8 @@ struct DirectRunSession {
       }
     }
     guard let exit = sandbox.exit else { return }
-    // The client first: the log line is not on the run's path.
-    if !clientGone { send(channel, .exit(DirectRunExit(exit))) }
     logger.info("sandbox ended", metadata: ["id": "\(sandbox.id)", "code": "\(exit.code)"])
+    if !clientGone { send(channel, .exit(DirectRunExit(exit))) }
   }
 
   private func send(_ channel: ControlChannel, _ output: DirectRunOutput) {

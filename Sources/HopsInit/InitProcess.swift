@@ -78,6 +78,11 @@ public enum InitProcess {
     var user: (uid: UInt32, gid: UInt32)?
     do {
       if let network = plan.network {
+        // IPv6 is not routed for sandboxes: it is off before eth0 comes up, so
+        // eth0 never has a link-local address nor sends a packet of it onto
+        // the bridge. (/proc/sys/net is this network namespace's, in the
+        // prepared root as in the host's /proc a cold start still sees.)
+        for file in ["all", "default"] { try? writeText("/proc/sys/net/ipv6/conf/\(file)/disable_ipv6", "1") }
         try Network.configure(interface: network.interface, address: network.address, prefix: network.prefixLength, gateway: network.gateway)
       }
       try SandboxFilesystem(plan: plan, descriptors: mounts).build()

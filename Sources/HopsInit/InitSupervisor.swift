@@ -1,4 +1,5 @@
 import Glibc
+import HopsCore
 import HopsOS
 
 /// hops-init's life after set-up: PID 1 of the sandbox until it ends.
@@ -53,13 +54,28 @@ struct InitSupervisor {
       _exit(137)
     }
     while let frame = try? control.nextFrame() {
-      guard let request = try? InitRequest(json: frame) else { continue }
+      let request: InitRequest
+      do { request = try InitRequest(json: frame) } catch {
+        refuse(frame, because: error)
+        continue
+      }
       switch request {
       case .exec(let plan): startExec(plan)
       case .signal(let id, let number):
         if let pid = execs[id] { kill(pid, number) }
       }
     }
+  }
+
+  /// A request this hops-init cannot read: the descriptors that came with it
+  /// are closed (they would go to the next exec), and an exec whose id can be
+  /// read is told it failed, so that its client does not wait for it.
+  private func refuse(_ frame: [UInt8], because error: any Error) {
+    control.takeDescriptors(control.queuedDescriptors)?.forEach(FD.close)
+    guard let id = (try? JSONValue(parsing: frame))?["exec"]?["_0"]?["id"]?.int64.flatMap(Int.init(exactly:)) else {
+      return
+    }
+    InitProcess.report(control, .execFailed(id: id, code: 125, message: "hops-init cannot read this exec request: \(error)"))
   }
 
   private mutating func startExec(_ plan: ExecPlan) {

@@ -12,14 +12,13 @@ import HopsOS
 ///    daemon passed, never by path ($HOPS_HOME is closed to us).
 /// 3. Kernel filesystems (/proc, /sys), a minimal /dev, tmpfs for /tmp, and
 ///    the masks over /proc and /sys.
-/// 4. The workspace, bind-mounted read-write; the plan's mounts (none under
-///    /proc or /sys).
-/// 5. The sandbox's network sysctls, then read-only remounts over /proc/sys
-///    and friends.
+/// 4. The network's sysctls (ping for every group); the workspace,
+///    bind-mounted read-write; the plan's mounts.
+/// 5. Read-only remounts over /proc/sys and friends.
 /// 6. pivot_root, then detach the old root so no host path stays reachable.
 ///
-/// A warm hops-init does steps 1 to 3, 5 and 6 ahead (see `prepare`): none
-/// depends on the plan. Step 4 comes with the plan, in its new root.
+/// A warm hops-init does steps 1 to 3 and 6 ahead (see `prepare`), and then
+/// 4 and 5 in its new root when the plan comes.
 struct SandboxFilesystem {
   let plan: LaunchPlan
   /// The detached mounts (and mount points) the daemon passed with the plan.
@@ -64,6 +63,12 @@ struct SandboxFilesystem {
   func build() throws(SyscallError) {
     let root = self.root
     if !plan.prepared { try buildBase() }
+    if plan.loopbackUp {
+      // ping without CAP_NET_RAW: ICMP datagram sockets for every group, in
+      // this network namespace only.
+      // (The groups the sandbox can have: those its user namespace maps.)
+      try? writeText(root + "/proc/sys/net/ipv4/ping_group_range", "0 65535")
+    }
 
     if let workspace = plan.workspaceMount {
       // The workspace target is ours (/workspace), so it must be a real directory
@@ -79,10 +84,8 @@ struct SandboxFilesystem {
     }
     try mountPlanMounts(root)
 
-    if !plan.prepared {
-      try settleKernelPaths(root)
-      try pivot(into: root)
-    }
+    try makeKernelPathsReadOnly(root)
+    if !plan.prepared { try pivot(into: root) }
     // After pivot_root, paths (and any symlinks in them) resolve inside the
     // sandbox, which is exactly what a denied path names.
     try maskDeniedPaths()
@@ -103,7 +106,6 @@ struct SandboxFilesystem {
     plan.userNamespace = true
     let filesystem = SandboxFilesystem(plan: plan, descriptors: [root])
     try filesystem.buildBase()
-    try filesystem.settleKernelPaths(filesystem.root)
     try filesystem.pivot(into: filesystem.root)
   }
 
@@ -265,20 +267,8 @@ struct SandboxFilesystem {
     }
   }
 
-  /// The sandbox's own network sysctls (its network namespace's), then /proc/sys
-  /// and friends read-only. The same for every plan, whatever its network mode,
-  /// so a warm hops-init does it while it waits; no plan mount may touch /proc.
-  private func settleKernelPaths(_ root: String) throws(SyscallError) {
-    // IPv6 is not routed for sandboxes; with no address at all it cannot
-    // leak ("default" covers the veth that comes later).
-    for file in ["all", "default"] { try? writeText(root + "/proc/sys/net/ipv6/conf/\(file)/disable_ipv6", "1") }
-    // ping without CAP_NET_RAW: ICMP datagram sockets for every group, in this
-    // network namespace only (the groups the sandbox can have: those its user
-    // namespace maps). Without a network mode there is nothing to ping.
-    try? writeText(root + "/proc/sys/net/ipv4/ping_group_range", "0 65535")
-    try makeKernelPathsReadOnly(root)
-  }
-
+  /// After the network's sysctls are written (the sandbox's own, in its own
+  /// network namespace): the rest of /proc/sys and friends read-only.
   private func makeKernelPathsReadOnly(_ root: String) throws(SyscallError) {
     for name in Self.readOnlyProcPaths {
       let path = root + "/" + name
