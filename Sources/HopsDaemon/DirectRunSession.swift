@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 import HopsAPI
 import HopsCore
@@ -36,7 +35,7 @@ struct DirectRunSession {
       guard let frame = try channel.receive() else { return }
       // Every descriptor that came is ours to close unless it is exactly the three.
       let passed = channel.takeDescriptors(channel.queuedDescriptors) ?? []
-      guard case .request(let received)? = try? JSONDecoder().decode(DirectRunInput.self, from: Data(frame)) else {
+      guard case .request(let received)? = try? DirectRunInput(json: frame) else {
         passed.forEach(FD.close)
         return send(channel, .error("the first message of a direct run must be its request"))
       }
@@ -107,7 +106,7 @@ struct DirectRunSession {
       if !clientGone && entries[1].revents != 0 {
         let open = (try? channel.fill()) ?? false
         while let frame = try? channel.nextFrame() {
-          if case .signal(let number)? = try? JSONDecoder().decode(DirectRunInput.self, from: Data(frame)) {
+          if case .signal(let number)? = try? DirectRunInput(json: frame) {
             sandbox.signal(number)
           }
         }

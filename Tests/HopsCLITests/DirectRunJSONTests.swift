@@ -25,6 +25,15 @@ import Testing
   @Test(arguments: inputs) func readsBackAsWritten(_ input: DirectRunInput) throws {
     let decoded = try JSONDecoder().decode(DirectRunInput.self, from: Data(input.json.utf8))
     #expect(decoded == input)
+    // The daemon reads them by hand: what the front and JSONEncoder write.
+    #expect(try DirectRunInput(json: Array(input.json.utf8)) == input)
+    #expect(try DirectRunInput(json: Array(try JSONEncoder().encode(input))) == input)
+  }
+
+  @Test func refusesOtherInputs() {
+    for text in [#"{"signal":{"_0":"x"}}"#, #"{"request":{"_0":{}}}"#, #"{"kill":{}}"#, "{}"] {
+      #expect(throws: (any Error).self, "\(text)") { try DirectRunInput(json: Array(text.utf8)) }
+    }
   }
 }
 
