@@ -35,6 +35,9 @@ public enum JSONText {
   // have the runtime search the executable's protocol conformances at a
   // process's first message.
 
+  /// `true` or `false`.
+  public static func bool(_ value: Bool) -> String { value ? "true" : "false" }
+
   /// `[` the strings `]`.
   public static func array(_ texts: [String]) -> String {
     var quotedTexts: [String] = []

@@ -318,6 +318,15 @@ extension JSONValue {
     public let value: JSONValue
     public let path: String
 
+    /// A message in Codable's enum layout, `{"case":{...}}`: the case's name
+    /// and its members (named after it in errors).
+    public static func enumCase(parsing bytes: [UInt8]) throws -> (kind: String, members: Members) {
+      guard let (kind, body) = try JSONValue(parsing: bytes).onlyMember else {
+        throw Mismatch(path: "", expected: "one case of a message")
+      }
+      return (kind, try Members(body, path: kind))
+    }
+
     public init(_ value: JSONValue, path: String = "") throws(Mismatch) {
       guard case .object = value else { throw Mismatch(path: path, expected: "an object") }
       self.value = value

@@ -73,7 +73,7 @@ extension SandboxSettings {
       ("network", text(network)), ("allowNet", JSONText.array(allowNet)), ("publish", JSONText.array(publish)),
       ("cpus", text(cpus)), ("cpuset", text(cpuset)), ("memory", text(memory)), ("maxProcesses", maxProcesses.map { "\($0)" }),
       ("timeout", text(timeout)), ("workspaceMode", text(workspaceMode)), ("environment", JSONText.array(environment)),
-      ("workingDirectory", text(workingDirectory)), ("hostname", text(hostname)), ("keep", keep ? "true" : "false"),
+      ("workingDirectory", text(workingDirectory)), ("hostname", text(hostname)), ("keep", JSONText.bool(keep)),
     ])
   }
 }
@@ -194,10 +194,7 @@ extension DirectRunInput {
   /// took a tenth of a millisecond of it. Unit tests read what `json` and
   /// JSONEncoder write.
   public init(json bytes: [UInt8]) throws {
-    guard let (kind, body) = try JSONValue(parsing: bytes).onlyMember else {
-      throw JSONValue.Mismatch(path: "", expected: "one message")
-    }
-    let members = try JSONValue.Members(body, path: kind)
+    let (kind, members) = try JSONValue.Members.enumCase(parsing: bytes)
     switch kind {
     case "request": self = .request(try DirectRunRequest(json: try members.object("_0")))
     case "signal":

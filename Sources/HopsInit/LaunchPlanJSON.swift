@@ -18,14 +18,14 @@ extension LaunchPlan {
       ("lowerDir", text(lowerDir)), ("upperDir", text(upperDir)), ("workDir", text(workDir)),
       ("rootfsMount", text(rootfsMount)), ("workspace", text(workspace)), ("workspaceTarget", text(workspaceTarget)),
       ("workspaceMount", workspaceMount?.json), ("mounts", JSONText.array(written: mounts.map(\.json))),
-      ("maskedPaths", JSONText.array(maskedPaths)), ("loopbackUp", loopbackUp ? "true" : "false"),
+      ("maskedPaths", JSONText.array(maskedPaths)), ("loopbackUp", JSONText.bool(loopbackUp)),
       ("network", network?.json), ("terminal", terminal?.json), ("user", text(user)), ("hostname", text(hostname)),
       ("workingDirectory", text(workingDirectory)), ("argv", JSONText.array(argv)),
       ("environment", JSONText.array(environment)), ("capabilities", JSONText.array(capabilities)),
       ("seccompFilter", seccompFilter.map { JSONText.quoted(Base64.encode([UInt8]($0))) }),
-      ("descriptorCount", "\(descriptorCount)"), ("stdioPassed", stdioPassed ? "true" : "false"),
-      ("userNamespace", userNamespace ? "true" : "false"), ("rootDescriptor", rootDescriptor.map { "\($0)" }),
-      ("prepared", prepared ? "true" : "false"),
+      ("descriptorCount", "\(descriptorCount)"), ("stdioPassed", JSONText.bool(stdioPassed)),
+      ("userNamespace", JSONText.bool(userNamespace)), ("rootDescriptor", rootDescriptor.map { "\($0)" }),
+      ("prepared", JSONText.bool(prepared)),
     ])
   }
 }
@@ -34,10 +34,10 @@ extension PlanMount {
   var json: String {
     JSONText.object([
       ("kind", JSONText.quoted(kind.rawValue)), ("source", JSONText.quoted(source)),
-      ("destination", JSONText.quoted(destination)), ("readOnly", readOnly ? "true" : "false"),
-      ("noExec", noExec ? "true" : "false"), ("data", JSONText.quoted(data)), ("upperDir", JSONText.quoted(upperDir)),
+      ("destination", JSONText.quoted(destination)), ("readOnly", JSONText.bool(readOnly)),
+      ("noExec", JSONText.bool(noExec)), ("data", JSONText.quoted(data)), ("upperDir", JSONText.quoted(upperDir)),
       ("workDir", JSONText.quoted(workDir)), ("descriptor", descriptor.map { "\($0)" }),
-      ("sourceIsDirectory", sourceIsDirectory.map { $0 ? "true" : "false" }),
+      ("sourceIsDirectory", sourceIsDirectory.map(JSONText.bool)),
     ])
   }
 }
@@ -113,10 +113,7 @@ extension InitRequest {
   /// read by hand too, hops-init never pays JSONDecoder's first use, not even
   /// at a sandbox's first `hops exec`.
   public init(json bytes: [UInt8]) throws {
-    guard let (kind, body) = try JSONValue(parsing: bytes).onlyMember else {
-      throw JSONValue.Mismatch(path: "", expected: "one request")
-    }
-    let members = try JSONValue.Members(body, path: kind)
+    let (kind, members) = try JSONValue.Members.enumCase(parsing: bytes)
     switch kind {
     case "exec": self = .exec(try ExecPlan(json: try members.object("_0")))
     case "signal":

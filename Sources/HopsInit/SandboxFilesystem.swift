@@ -12,8 +12,9 @@ import HopsOS
 ///    daemon passed, never by path ($HOPS_HOME is closed to us).
 /// 3. Kernel filesystems (/proc, /sys), a minimal /dev, tmpfs for /tmp, and
 ///    the masks over /proc and /sys.
-/// 4. The network's sysctls (ping for every group); the workspace,
-///    bind-mounted read-write; the plan's mounts.
+/// 4. Ping for every group (with a network); the workspace, bind-mounted
+///    read-write; the plan's mounts. (IPv6 is switched off earlier, before
+///    hops-init brings eth0 up.)
 /// 5. Read-only remounts over /proc/sys and friends.
 /// 6. pivot_root, then detach the old root so no host path stays reachable.
 ///

@@ -1,6 +1,7 @@
 import CSeccomp
 import Glibc
 import HopsCore
+import HopsOS
 import HopsPolicy
 import Synchronization
 
@@ -45,7 +46,7 @@ public final class SeccompCompiler: Sendable {
         list, Int32(names.count), setuidBits ? HOPS_SECCOMP_SETUID_BITS : 0, &pointer, &length, &message, message.count)
     }
     guard result == 0, let pointer else {
-      throw HopsError.failed("cannot compile the seccomp filter: \(String(cString: message))")
+      throw HopsError.failed("cannot compile the seccomp filter: \(CText.string(message))")
     }
     defer { free(pointer) }
     return Array(UnsafeRawBufferPointer(start: pointer, count: length))

@@ -20,10 +20,3 @@ enum HostLinks {
     if result < 0 { throw SyscallError("rtnetlink", errno: -result, detail: "delete \(name)") }
   }
 }
-
-/// Text a C function wrote into a buffer.
-enum CText {
-  static func string(_ buffer: [CChar]) -> String {
-    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-  }
-}

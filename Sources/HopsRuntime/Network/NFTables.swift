@@ -1,5 +1,6 @@
 import CHostNetwork
 import HopsCore
+import HopsOS
 
 /// The daemon's nftables scripts, run in its own process with libnftables (see
 /// nftables.c) in nft's own syntax: each script is one transaction.
