@@ -99,9 +99,13 @@ extension HopsService {
     try await offloaded {
       // A sandbox's exit is told while hops-init and its overlay are still
       // going: its directory is ours to remove once its teardown is done.
-      for _ in 0..<1000 where registry.isTearingDown(id: record.id) { usleep(2_000) }
-      guard FileManager.default.fileExists(atPath: directory) else { return }
-      do { try FileManager.default.removeItem(atPath: directory) } catch {
+      // (Two seconds at most: past that the directory goes anyway.)
+      var waits = 0
+      while waits < 1000 && registry.isTearingDown(id: record.id) {
+        usleep(2_000)
+        waits += 1
+      }
+      do { try FileTree.remove(directory) } catch {
         throw HopsError.failed("cannot remove \(directory): \(error)")
       }
     }
