@@ -122,7 +122,9 @@ def test_warm_ones_hold_the_default_rootfs_ready_and_serve_no_other(own_daemon, 
     h("rootfs", "create", "other", "--from", str(tree), check=True)
     r = h("run", "--rootfs", "other", "--", "/bin/cat", "/marker")
     assert (r.returncode, r.stdout) == (0, b"the other rootfs\n"), r.stderr
-    assert set(warm_ids(h)) == before
+    # (The launch took one and gave it back; the refill its taking woke may
+    # have started one more meanwhile, which WarmPool.giveBack allows.)
+    assert before <= set(warm_ids(h))
     # The default rootfs still comes from the pool, with everything in place,
     # and with the sandbox's own workspace and limits on top.
     (tmp_path / "ws").mkdir()
