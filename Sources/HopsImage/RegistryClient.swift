@@ -8,10 +8,11 @@ import HopsOS
 /// bearer tokens as Docker Hub and GHCR hand them out, basic auth, and
 /// credentials from `~/.docker/config.json` (or `$DOCKER_CONFIG`). Every blob is
 /// checked against its digest before it enters the store; a failed or cut
-/// download leaves only a temporary file, which is removed.
+/// download leaves only its staging file in the store, which is removed.
 public final class RegistryClient: @unchecked Sendable {
   public let store: ImageStore
   let session: URLSession
+  let downloads: BlobDownloads
   let insecureHosts: Set<String>
   let platform: (os: String, architecture: String)
   private var tokens: [String: String] = [:]
@@ -27,9 +28,11 @@ public final class RegistryClient: @unchecked Sendable {
     self.platform = platform
     let configuration = URLSessionConfiguration.ephemeral
     configuration.timeoutIntervalForRequest = 60
-    // A basic-auth challenge must be answered by a delegate: without one,
-    // Foundation on Linux waits for an answer forever.
-    session = URLSession(configuration: configuration, delegate: BasicAuthAnswer(), delegateQueue: nil)
+    // The delegate writes blobs where the store wants them, and answers
+    // basic-auth challenges: without an answer, Foundation on Linux waits for
+    // one forever.
+    downloads = BlobDownloads()
+    session = URLSession(configuration: configuration, delegate: downloads, delegateQueue: nil)
     var hosts = Set((ProcessInfo.processInfo.environment["HOPS_INSECURE_REGISTRIES"] ?? "").split(separator: ",").map { String($0).trimmed })
     if insecure { hosts.insert("*") }
     insecureHosts = hosts
@@ -124,18 +127,16 @@ public final class RegistryClient: @unchecked Sendable {
     if FileManager.default.fileExists(atPath: target) { return target }
     var lastError: Error = HopsError.failed("no attempt")
     for attempt in 1...3 {
+      let staging = store.home.imagesDir + "/.import-blob-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+      // Gone once stored (renamed into the store); removed on every failure.
+      defer { unlink(staging) }
       do {
         guard let url = URL(string: base + "/blobs/" + digest) else { throw HopsError.invalid("cannot form a URL for \(digest)") }
-        let request = URLRequest(url: url)
-        let (file, response) = try await download(request, reference: reference)
-        defer { try? FileManager.default.removeItem(at: file) }
+        let (actual, response) = try await download(URLRequest(url: url), into: staging, reference: reference)
         guard response.statusCode == 200 else {
           throw HopsError.failed("the registry answered \(response.statusCode) for blob \(digest)")
         }
-        let actual = "sha256:" + (try SHA256Hasher.file(file.path))
-        guard actual == digest else { throw HopsError.invalid("blob \(digest) is corrupt: its content hashes to \(actual)") }
-        let staging = store.home.imagesDir + "/.import-blob-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.moveItem(atPath: file.path, toPath: staging)
+        guard "sha256:" + actual == digest else { throw HopsError.invalid("blob \(digest) is corrupt: its content hashes to sha256:\(actual)") }
         try store.storeBlob(from: staging, digest: digest)
         return target
       } catch let error as HopsError where error.kind == .invalidArgument {
@@ -160,17 +161,24 @@ public final class RegistryClient: @unchecked Sendable {
     return (data, response)
   }
 
-  private func download(_ original: URLRequest, reference: ImageReference) async throws -> (URL, HTTPURLResponse) {
+  /// Downloads into `path` (replaced on a retry after a login): the body's
+  /// SHA-256 and the response.
+  private func download(_ original: URLRequest, into path: String, reference: ImageReference) async throws -> (String, HTTPURLResponse) {
     var request = original
     authorize(&request, reference: reference)
-    var (file, response) = try await perform { try await self.session.download(for: request) }
+    var (sha256, response) = try await perform { try await self.downloadOnce(request, into: path) }
     if response.statusCode == 401, try await authenticate(response, reference: reference) {
-      try? FileManager.default.removeItem(at: file)
+      unlink(path)
       request = original
       authorize(&request, reference: reference)
-      (file, response) = try await perform { try await self.session.download(for: request) }
+      (sha256, response) = try await perform { try await self.downloadOnce(request, into: path) }
     }
-    return (file, response)
+    return (sha256, response)
+  }
+
+  private func downloadOnce(_ request: URLRequest, into path: String) async throws -> (String, URLResponse) {
+    let finished = try await downloads.download(request, on: session, into: path)
+    return (finished.sha256, finished.response)
   }
 
   private func perform<T>(_ body: () async throws -> (T, URLResponse)) async throws -> (T, HTTPURLResponse) {
@@ -278,26 +286,5 @@ public final class RegistryClient: @unchecked Sendable {
 
   static func formatSize(_ bytes: UInt64) -> String {
     bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : bytes >= 1 << 10 ? "\(bytes >> 10) KiB" : "\(bytes) B"
-  }
-}
-
-/// Answers HTTP basic-auth challenges with the credentials Docker's config holds
-/// for that host, or declines (the pull then says a login is needed).
-final class BasicAuthAnswer: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-  func urlSession(
-    _ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
-    completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void
-  ) {
-    let space = challenge.protectionSpace
-    let registry = space.port == 443 || space.port == 80 ? space.host : "\(space.host):\(space.port)"
-    guard challenge.previousFailureCount == 0, space.authenticationMethod == NSURLAuthenticationMethodHTTPBasic,
-      let encoded = RegistryClient.credentials(for: registry), let data = Data(base64Encoded: encoded),
-      let pair = String(data: data, encoding: .utf8), let colon = pair.firstIndex(of: ":")
-    else {
-      completionHandler(.cancelAuthenticationChallenge, nil)
-      return
-    }
-    let credential = URLCredential(user: String(pair[..<colon]), password: String(pair[pair.index(after: colon)...]), persistence: .forSession)
-    completionHandler(.useCredential, credential)
   }
 }

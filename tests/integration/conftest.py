@@ -23,8 +23,11 @@ class Hops:
         self.home = home
         # The daemon treats this file as the host's resolv.conf when it exists,
         # so network tests can point sandboxes at their own DNS server.
+        # TMPDIR is the home's own, so a temporary file any hops program
+        # leaves behind (Foundation puts downloads there) is caught at the end.
+        (home / "tmp").mkdir(exist_ok=True)
         self.env = dict(os.environ, HOPS_HOME=str(home), HOPS_RESOLV_CONF=str(home / "test-resolv.conf"),
-                        DOCKER_CONFIG=str(home / "docker"))
+                        DOCKER_CONFIG=str(home / "docker"), TMPDIR=str(home / "tmp"))
         self.env.pop("HOPS_DAEMON", None)
         self.env.pop("HOPS_INIT", None)
 
@@ -123,6 +126,7 @@ def hops():
         "warm hops-init processes": hops_init_pids("hops-init-warm"),
         "sandbox directories": h.sandboxes(),
         "warm sandbox directories": sorted(p.name for p in (home / "warm").iterdir()) if (home / "warm").exists() else [],
+        "temporary files": sorted(p.name for p in (home / "tmp").iterdir()),
     }
     shutil.rmtree(home, ignore_errors=True)
     assert not any(leftovers.values()), f"left behind: {leftovers}"
@@ -155,6 +159,7 @@ def own_daemon():
         h.process.wait(timeout=30)
         warm = h.home / "warm"
         assert not (warm.exists() and any(warm.iterdir())), "the warm pool's directories outlived the daemon"
+        assert not any((h.home / "tmp").iterdir()), f"temporary files left: {list((h.home / 'tmp').iterdir())}"
         shutil.rmtree(h.home, ignore_errors=True)
     assert wait_until(lambda: not hops_init_pids())
     assert wait_until(lambda: not any(daemon_children(h.process.pid, "hops-init-warm") for h in started))
