@@ -301,10 +301,13 @@ struct SandboxFilesystem {
   private func ensureDirectory(_ path: String, mode: mode_t = 0o755) throws(SyscallError) {
     let root = self.root
     precondition(path.hasPrefix(root + "/"), "mount target outside the new root")
+    // Most targets are there already (/proc, /dev, /tmp in any rootfs).
+    if HostPaths.isDirectoryWithoutSymlinks(path) { return }
     var prefix = root
     let parts = path.dropFirst(root.count + 1).split(separator: "/")
     for (index, part) in parts.enumerated() {
-      prefix += "/" + part
+      prefix.append("/")
+      prefix.append(contentsOf: part)  // String's own overload: `"/" + part` is generic, and slow the first time
       let last = index == parts.count - 1
       var info = stat()
       if lstat(prefix, &info) == 0 {

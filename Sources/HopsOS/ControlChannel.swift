@@ -41,16 +41,19 @@ public final class ControlChannel: @unchecked Sendable {
 
   /// One recvmsg: appends what arrived. False at end of stream.
   public func fill() throws(SyscallError) -> Bool {
-    var chunk = [UInt8](repeating: 0, count: 65536)
     var fds = [Int32](repeating: -1, count: Int(HOPS_MAX_PASSED_FDS))
     var count: Int32 = 0
-    let n = chunk.withUnsafeMutableBytes { raw in
-      fds.withUnsafeMutableBufferPointer { hops_receive_with_fds(fd, raw.baseAddress, Int32(raw.count), $0.baseAddress, &count) }
+    var n = 0
+    // Left uninitialized: zeroing 64 KiB would fault in 16 pages for the few
+    // hundred bytes a message holds, in every new hops-init.
+    let chunk = [UInt8](unsafeUninitializedCapacity: 65536) { raw, initialized in
+      n = Int(fds.withUnsafeMutableBufferPointer { hops_receive_with_fds(fd, raw.baseAddress, Int32(raw.count), $0.baseAddress, &count) })
+      initialized = max(n, 0)
     }
-    if n < 0 { throw SyscallError("recvmsg", errno: -n) }
+    if n < 0 { throw SyscallError("recvmsg", errno: Int32(-n)) }
     descriptors += fds.prefix(Int(count))
     if n == 0 { return false }
-    buffer += chunk[0..<Int(n)]
+    buffer += chunk  // a copy of just what came: the chunk's 64 KiB are not kept
     return true
   }
 

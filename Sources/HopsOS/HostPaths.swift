@@ -17,6 +17,14 @@ public enum HostPaths {
     return fd
   }
 
+  /// Whether `path` is a directory reached without any symlink: one openat2,
+  /// where a walk would lstat every component.
+  public static func isDirectoryWithoutSymlinks(_ path: String) -> Bool {
+    let fd = hops_open_no_symlinks(path, Int32(HOPS_O_PATH) | O_DIRECTORY | O_CLOEXEC)
+    FD.close(fd)
+    return fd >= 0
+  }
+
   /// Checks that `path` exists and has no symlink in it.
   public static func check(_ path: String) throws(SyscallError) {
     FD.close(try open(path))
