@@ -38,6 +38,13 @@ public enum JSONText {
   /// `true` or `false`.
   public static func bool(_ value: Bool) -> String { value ? "true" : "false" }
 
+  /// A number: Swift's shortest text that reads back as the same Double. A
+  /// record's figures are always finite (JSON has no NaN or infinity).
+  public static func number(_ value: Double) -> String {
+    precondition(value.isFinite, "JSON has no text for \(value)")
+    return "\(value)"
+  }
+
   /// `[` the strings `]`.
   public static func array(_ texts: [String]) -> String {
     var quotedTexts: [String] = []

@@ -86,16 +86,14 @@ public struct SandboxRecord: Codable, Sendable, Equatable {
 
   /// Written to a temporary file and renamed, so a crash never leaves half a record.
   public func save(to directory: String) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let data = try encoder.encode(self)
+    let data = Array(json.utf8)
     let temporary = directory + "/.state.json.tmp"
     // Plain open and write: Foundation's Data.write costs about a millisecond
     // more, on every launch.
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw HopsError.failed("cannot save \(temporary): \(errnoString(errno))") }
     defer { close(fd) }
-    do { try FD.writeAll(fd, [UInt8](data)) } catch { throw HopsError.failed("cannot save \(temporary): \(error)") }
+    do { try FD.writeAll(fd, data) } catch { throw HopsError.failed("cannot save \(temporary): \(error)") }
     guard rename(temporary, directory + "/state.json") == 0 else {
       throw HopsError.failed("cannot save \(directory)/state.json: \(errnoString(errno))")
     }

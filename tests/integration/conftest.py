@@ -4,6 +4,7 @@ Every test session uses its own HOPS_HOME under /tmp, so it never touches the us
 ~/.hops, and the session ends by checking that nothing was left behind: no mount, no
 hops-init process, no sandbox directory.
 """
+import json
 import os
 import shutil
 import signal
@@ -197,7 +198,7 @@ def no_leaks_per_test(request):
             text = (h.home / "sandboxes" / name / "state.json").read_text()
         except FileNotFoundError:
             continue
-        if '"keep" : true' in text.replace('"keep": true', '"keep" : true'):
+        if json.loads(text).get("keep"):
             kept.add(name)
     assert wait_until(lambda: set(h.sandboxes()) <= kept), f"sandbox directories left: {h.sandboxes()}"
     assert wait_until(lambda: not hops_init_pids()), f"hops-init processes left: {hops_init_pids()}"
