@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import HopsCore
 
 /// Limits as the kernel takes them.
@@ -42,6 +43,9 @@ public final class SandboxCgroup: Sendable {
   public let directories: [String: String]
 
   public static let parentName = "hops"
+
+  /// The limits written so far (see apply).
+  private let applied = Mutex(CgroupLimits())
 
   /// `withCpuset`: on v1 a cpuset cgroup cannot take a process until its CPUs
   /// and memory nodes are written, so it is joined only when a cpuset is asked for.
@@ -107,39 +111,61 @@ public final class SandboxCgroup: Sendable {
     }
   }
 
-  /// Writes the limits (a warm sandbox's cgroup gets them at launch).
+  /// Brings the cgroup's limits to `limits`, writing only those that differ
+  /// from what it has (a new cgroup has none): a warm sandbox's cgroup is made
+  /// with the default profile's limits, so a plain run writes nothing here.
+  /// A limit left out is lifted.
   public func apply(_ limits: CgroupLimits) throws(SyscallError) {
+    let current = applied.withLock { $0 }
+    if limits == current { return }
     switch hierarchy.version {
     case .v2:
       let dir = directories["memory"]!
-      if let memory = limits.memoryBytes {
-        try writeText(dir + "/memory.max", "\(memory)")
+      if limits.memoryBytes != current.memoryBytes {
+        try writeText(dir + "/memory.max", limits.memoryBytes.map { "\($0)" } ?? "max")
         // No escape into swap: the limit is the limit.
-        try? writeText(dir + "/memory.swap.max", "0")
+        try? writeText(dir + "/memory.swap.max", limits.memoryBytes == nil ? "max" : "0")
       }
-      if let quota = limits.cpuQuotaMicros { try writeText(dir + "/cpu.max", "\(quota) \(limits.cpuPeriodMicros)") }
-      if let processes = limits.maxProcesses { try writeText(dir + "/pids.max", "\(processes)") }
-      if let cpuset = limits.cpuset { try writeText(dir + "/cpuset.cpus", cpuset) }
+      if limits.cpuQuotaMicros != current.cpuQuotaMicros || limits.cpuPeriodMicros != current.cpuPeriodMicros {
+        try writeText(dir + "/cpu.max", "\(limits.cpuQuotaMicros.map { "\($0)" } ?? "max") \(limits.cpuPeriodMicros)")
+      }
+      if limits.maxProcesses != current.maxProcesses {
+        try writeText(dir + "/pids.max", limits.maxProcesses.map { "\($0)" } ?? "max")
+      }
+      if let cpuset = limits.cpuset, cpuset != current.cpuset { try writeText(dir + "/cpuset.cpus", cpuset) }
     case .v1:
-      if let cpuset = limits.cpuset, let dir = directories["cpuset"] {
+      if let cpuset = limits.cpuset, cpuset != current.cpuset, let dir = directories["cpuset"] {
         let parent = hierarchy.controllerMounts["cpuset"]! + "/" + Self.parentName
         try writeText(dir + "/cpuset.cpus", cpuset)
         try writeText(dir + "/cpuset.mems", ((try? readText(parent + "/cpuset.mems")) ?? "0").trimmed)
       }
-      if let memory = limits.memoryBytes, let dir = directories["memory"] {
-        try writeText(dir + "/memory.limit_in_bytes", "\(memory)")
-        // memsw exists only with swap accounting; where it does, memory+swap is capped too.
+      if limits.memoryBytes != current.memoryBytes, let dir = directories["memory"] {
+        let value = limits.memoryBytes.map { "\($0)" } ?? "-1"
+        // memsw exists only with swap accounting; where it does, memory+swap is
+        // capped too. It may never be below the memory limit, so it goes first
+        // when the limit rises and second when it falls.
         let memsw = dir + "/memory.memsw.limit_in_bytes"
-        if access(memsw, F_OK) == 0 { try writeText(memsw, "\(memory)") }
+        let hasMemsw = access(memsw, F_OK) == 0
+        let rises = (limits.memoryBytes ?? .max) > (current.memoryBytes ?? .max)
+        if hasMemsw && rises { try writeText(memsw, value) }
+        try writeText(dir + "/memory.limit_in_bytes", value)
+        if hasMemsw && !rises { try writeText(memsw, value) }
       }
-      if let quota = limits.cpuQuotaMicros, let dir = directories["cpu"] {
-        try writeText(dir + "/cpu.cfs_period_us", "\(limits.cpuPeriodMicros)")
-        try writeText(dir + "/cpu.cfs_quota_us", "\(quota)")
+      if limits.cpuQuotaMicros != current.cpuQuotaMicros || limits.cpuPeriodMicros != current.cpuPeriodMicros,
+        let dir = directories["cpu"]
+      {
+        if let quota = limits.cpuQuotaMicros {
+          try writeText(dir + "/cpu.cfs_period_us", "\(limits.cpuPeriodMicros)")
+          try writeText(dir + "/cpu.cfs_quota_us", "\(quota)")
+        } else {
+          try writeText(dir + "/cpu.cfs_quota_us", "-1")
+        }
       }
-      if let processes = limits.maxProcesses, let dir = directories["pids"] {
-        try writeText(dir + "/pids.max", "\(processes)")
+      if limits.maxProcesses != current.maxProcesses, let dir = directories["pids"] {
+        try writeText(dir + "/pids.max", limits.maxProcesses.map { "\($0)" } ?? "max")
       }
     }
+    applied.withLock { $0 = limits }
   }
 
   /// Moves a process (and so everything it will start) into the cgroup.

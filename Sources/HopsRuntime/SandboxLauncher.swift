@@ -47,16 +47,26 @@ public struct SandboxLauncher: Sendable {
     self.hostNetwork = try? HostNetwork()
     let starter = InitStarter(home: home, initPath: initPath, cgroups: cgroups, userNamespaces: userNamespaces.supported)
     self.starter = starter
+    // Warm cgroups get the default profile's limits, which most runs ask for
+    // (apply then writes nothing on their path); others get theirs written.
+    var defaultLimits = (try? ProfileStore(home: home).load("default")).map { Self.cgroupLimits($0.policy.limits) } ?? CgroupLimits()
+    defaultLimits.cpuset = nil  // a warm one has no cpuset cgroup (WarmPool)
+    let warmLimits = defaultLimits
     self.pool = warm > 0
       ? WarmPool(
         size: warm,
         start: {
-          let started = try starter.start(id: SandboxLauncher.newID(), warm: true)
+          let started = try starter.start(id: SandboxLauncher.newID(), limits: warmLimits, warm: true)
           if let info = try? setup.ensureDefaultRootfs().0 { SandboxLauncher.prepare(started, lowers: [info.path]) }
           return started
         },
         joinCgroups: { starter.join($0) })
       : nil
+  }
+
+  /// A policy's limits as its cgroup takes them.
+  static func cgroupLimits(_ limits: ResourceLimits) -> CgroupLimits {
+    CgroupLimits(memoryBytes: limits.memoryBytes, cpus: limits.cpus, maxProcesses: limits.maxProcesses, cpuset: limits.cpuset)
   }
 
   /// Gives a warm hops-init the default rootfs to build ahead (LaunchPlan's
@@ -182,9 +192,7 @@ public struct SandboxLauncher: Sendable {
 
     try checkControllers(for: policy.limits)
     let seccomp = try SeccompCompiler.shared.program(for: policy.syscalls)
-    let limits = CgroupLimits(
-      memoryBytes: policy.limits.memoryBytes, cpus: policy.limits.cpus, maxProcesses: policy.limits.maxProcesses,
-      cpuset: policy.limits.cpuset)
+    let limits = Self.cgroupLimits(policy.limits)
 
     // hops-init, in the sandbox's namespaces and waiting for its plan: a warm
     // one gets its limits now; one started here is made with them.

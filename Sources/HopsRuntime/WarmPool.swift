@@ -14,9 +14,10 @@ import Synchronization
 /// after one another share that wait. The pool refills in batches on its own
 /// thread, so launches never wait for it, and a batch pays the wait once.
 ///
-/// Nothing of a request is in a warm hops-init: its limits are written to the
-/// cgroup, its filesystem built and its command chosen at launch, exactly as
-/// for one started on the spot. A sandbox that needs what a warm one lacks (a
+/// Nothing of a request is in a warm hops-init: its cgroup has the default
+/// profile's limits, and a request's own are written over them at launch
+/// (SandboxCgroup.apply writes only what differs); its filesystem is built and
+/// its command chosen at launch, exactly as for one started on the spot. A sandbox that needs what a warm one lacks (a
 /// cpuset cgroup) is started on the spot.
 public final class WarmPool: Sendable {
   /// How many are kept ready.

@@ -152,3 +152,55 @@ def test_limits_out_of_range_are_refused(hops):
     ]:
         r = hops("run", *flags, "--", "/bin/true")
         assert r.returncode == 125 and expected in r.stderr, (flags, r.stderr)
+
+
+def cgroup_limits(sandbox_id):
+    """The limits the kernel holds for a sandbox's cgroup, on v1 or v2:
+    (memory bytes or None, CPU quota in microseconds or None, max processes or None)."""
+    unified = Path("/sys/fs/cgroup/hops") / sandbox_id
+    if (unified / "memory.max").exists():
+        memory = (unified / "memory.max").read_text().strip()
+        quota = (unified / "cpu.max").read_text().split()[0]
+        pids = (unified / "pids.max").read_text().strip()
+        return (None if memory == "max" else int(memory), None if quota == "max" else int(quota),
+                None if pids == "max" else int(pids))
+    root = Path("/sys/fs/cgroup")
+    memory = int((root / "memory/hops" / sandbox_id / "memory.limit_in_bytes").read_text())
+    cpu = next(d for d in (root / "cpu/hops", root / "cpu,cpuacct/hops") if d.is_dir()) / sandbox_id
+    quota = int((cpu / "cpu.cfs_quota_us").read_text())
+    pids = (root / "pids/hops" / sandbox_id / "pids.max").read_text().strip()
+    memsw = root / "memory/hops" / sandbox_id / "memory.memsw.limit_in_bytes"
+    if memsw.exists():
+        assert int(memsw.read_text()) == memory, "memory+swap is capped like memory"
+    # v1 writes "unlimited" as the largest page-aligned value.
+    return (None if memory >= 1 << 62 else memory, None if quota == -1 else quota,
+            None if pids == "max" else int(pids))
+
+
+def limits_of_a_running_sandbox(hops, *flags):
+    before = set(hops("ps", "-q").stdout.decode().split())
+    p = hops.popen("run", *flags, "--", "/bin/sh", "-c", GUARD + "echo up; sleep 30")
+    try:
+        assert read_line(p.stdout) == b"up\n"
+        (sandbox_id,) = set(hops("ps", "-q").stdout.decode().split()) - before
+        return cgroup_limits(sandbox_id)
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_a_warm_sandbox_gets_exactly_the_limits_asked_for(hops, tmp_path):
+    """Warm cgroups are made with the default profile's limits and a launch
+    writes only what differs: raised, lowered and lifted limits must all land."""
+    hops("system", "start", check=True)
+    assert limits_of_a_running_sandbox(hops) == (512 << 20, 200_000, 100)
+    # Above the default: on v1, memory+swap has to be raised first.
+    assert limits_of_a_running_sandbox(hops, "--memory", "1G", "--cpus", "0.5", "--max-processes", "300") \
+        == (1 << 30, 50_000, 300)
+    assert limits_of_a_running_sandbox(hops, "--memory", "100M") == (100 << 20, 200_000, 100)
+    # A profile without CPU and process limits lifts the default ones.
+    profile = tmp_path / "memory-only.toml"
+    profile.write_text('[capabilities.resource_limits]\nmemory_bytes = "48M"\n')
+    assert limits_of_a_running_sandbox(hops, "--policy-file", str(profile)) == (48 << 20, None, None)
+    # And the next plain run has the defaults again.
+    assert limits_of_a_running_sandbox(hops) == (512 << 20, 200_000, 100)
