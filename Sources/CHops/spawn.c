@@ -37,6 +37,8 @@ struct spawn_args {
   const void *filter; /* a seccomp BPF program to install just before execve, or NULL */
   size_t filter_length;
   int sync_fd; /* with a new user namespace: read end of a pipe the parent writes once the maps are set; else -1 */
+  const int *join_fds; /* cgroup v1 `tasks` files the child writes "0" to: it joins those cgroups itself */
+  int njoin;
 };
 
 static void report_and_exit(int fd, int error) {
@@ -49,6 +51,19 @@ static void report_and_exit(int fd, int error) {
 static int spawn_child(void *opaque) {
   struct spawn_args *a = opaque;
   int report = a->report_fd;
+
+  /* Join the sandbox's cgroups first. A single-threaded process that moves
+     itself through a v1 `tasks` file skips the kernel's global threadgroup
+     lock, whose write side waits for an RCU grace period (7 to 30 ms here) and
+     stalls every fork on the host meanwhile; the parent writing our pid into
+     `cgroup.procs` takes it. The descriptors were opened by the daemon, and
+     the kernel checks the opener's credentials, so this works from inside the
+     new user namespace too. */
+  for (int i = 0; i < a->njoin; i++) {
+    ssize_t n;
+    do { n = write(a->join_fds[i], "0", 1); } while (n < 0 && errno == EINTR);
+    if (n != 1) report_and_exit(report, n < 0 ? errno : EIO);
+  }
 
   /* In a new user namespace, wait for the parent to write our uid and gid maps,
      then become the namespace's root: execve keeps the capabilities (in that
@@ -134,7 +149,7 @@ static int spawn_child(void *opaque) {
 pid_t hops_spawn(const char *path, char *const argv[], char *const envp[],
                  const int *fds, int nfds, int clone_flags, const char *cwd,
                  int new_session, int *err) {
-  return hops_spawn_tty(path, argv, envp, fds, nfds, clone_flags, cwd, new_session, 0, -1, -1, NULL, 0, err);
+  return hops_spawn_tty(path, argv, envp, fds, nfds, clone_flags, cwd, new_session, 0, -1, -1, NULL, 0, NULL, 0, err);
 }
 
 static int write_file(const char *path, const char *text) {
@@ -151,17 +166,17 @@ static pid_t spawn(struct spawn_args *args, int clone_flags, const char *uid_map
 
 pid_t hops_spawn_userns(const char *path, char *const argv[], char *const envp[],
                         const int *fds, int nfds, int clone_flags, int new_session,
-                        const char *uid_map, const char *gid_map, int *err) {
-  struct spawn_args args = {path, argv, envp, fds, nfds, NULL, new_session, 0, -1, -1, -1, NULL, 0, -1};
+                        const char *uid_map, const char *gid_map, const int *join_fds, int njoin, int *err) {
+  struct spawn_args args = {path, argv, envp, fds, nfds, NULL, new_session, 0, -1, -1, -1, NULL, 0, -1, join_fds, njoin};
   return spawn(&args, clone_flags | CLONE_NEWUSER, uid_map, gid_map, err);
 }
 
 pid_t hops_spawn_tty(const char *path, char *const argv[], char *const envp[],
                      const int *fds, int nfds, int clone_flags, const char *cwd,
                      int new_session, int controlling_tty, int uid, int gid,
-                     const void *filter, size_t filter_length, int *err) {
+                     const void *filter, size_t filter_length, const int *join_fds, int njoin, int *err) {
   struct spawn_args args = {path, argv, envp, fds, nfds, cwd, new_session, controlling_tty, uid, gid, -1,
-                            filter, filter_length, -1};
+                            filter, filter_length, -1, join_fds, njoin};
   return spawn(&args, clone_flags, NULL, NULL, err);
 }
 

@@ -168,6 +168,27 @@ public final class SandboxCgroup: Sendable {
     applied.withLock { $0 = limits }
   }
 
+  /// Descriptors for a new process to join this cgroup itself (Spawn's
+  /// `joining`): each v1 hierarchy's `tasks` file, opened here so the kernel
+  /// checks our credentials, not the process's. Empty on v2, where only a
+  /// move by pid (`add`) is possible: its `cgroup.threads` serves threaded
+  /// cgroups only.
+  public func openForJoining() throws(SyscallError) -> [Int32] {
+    guard hierarchy.version == .v1 else { return [] }
+    var opened: [Int32] = []
+    for directory in uniqueDirectories {
+      let path = directory + "/tasks"
+      let fd = open(path, O_WRONLY | O_CLOEXEC)
+      if fd < 0 {
+        let code = errno
+        opened.forEach(FD.close)
+        throw SyscallError("open", errno: code, detail: path)
+      }
+      opened.append(fd)
+    }
+    return opened
+  }
+
   /// Moves a process (and so everything it will start) into the cgroup.
   public func add(pid: pid_t) throws(SyscallError) {
     for directory in uniqueDirectories {

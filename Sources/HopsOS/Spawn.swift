@@ -18,22 +18,27 @@ public enum Spawn {
 
   /// Starts `path` with `argv` and `environment`. `descriptors[i]` becomes fd i in
   /// the child; nothing else is inherited. Throws the errno of whichever step failed,
-  /// including a failed execve in the child.
+  /// including a failed execve in the child. `joining`: cgroup v1 `tasks` files
+  /// the child writes itself into first (SandboxCgroup.openForJoining).
   public static func start(
     path: String, argv: [String], environment: [String], descriptors: [Int32],
     namespaces: Namespaces = [], workingDirectory: String? = nil, newSession: Bool = false,
-    controllingTerminal: Bool = false, user: (uid: UInt32, gid: UInt32)? = nil, seccompFilter: [UInt8]? = nil
+    controllingTerminal: Bool = false, user: (uid: UInt32, gid: UInt32)? = nil, seccompFilter: [UInt8]? = nil,
+    joining: [Int32] = []
   ) throws(SyscallError) -> pid_t {
     var err: Int32 = 0
     let pid = withCStrings(argv) { cArgv in
       withCStrings(environment) { cEnv in
         descriptors.withUnsafeBufferPointer { fds in
-          (seccompFilter ?? []).withUnsafeBytes { filter in
-            hops_spawn_tty(
-              path, cArgv, cEnv, fds.baseAddress, Int32(fds.count), namespaces.rawValue,
-              workingDirectory, newSession ? 1 : 0, controllingTerminal ? 1 : 0,
-              user.map { Int32(bitPattern: $0.uid) } ?? -1, user.map { Int32(bitPattern: $0.gid) } ?? -1,
-              seccompFilter == nil ? nil : filter.baseAddress, seccompFilter == nil ? 0 : filter.count, &err)
+          joining.withUnsafeBufferPointer { join in
+            (seccompFilter ?? []).withUnsafeBytes { filter in
+              hops_spawn_tty(
+                path, cArgv, cEnv, fds.baseAddress, Int32(fds.count), namespaces.rawValue,
+                workingDirectory, newSession ? 1 : 0, controllingTerminal ? 1 : 0,
+                user.map { Int32(bitPattern: $0.uid) } ?? -1, user.map { Int32(bitPattern: $0.gid) } ?? -1,
+                seccompFilter == nil ? nil : filter.baseAddress, seccompFilter == nil ? 0 : filter.count,
+                join.baseAddress, Int32(join.count), &err)
+            }
           }
         }
       }
@@ -98,15 +103,18 @@ extension Spawn {
   /// with every capability there and none on the host.
   public static func startInUserNamespace(
     path: String, argv: [String], environment: [String], descriptors: [Int32],
-    namespaces: Namespaces, newSession: Bool, mapping: IDMapping
+    namespaces: Namespaces, newSession: Bool, mapping: IDMapping, joining: [Int32] = []
   ) throws(SyscallError) -> pid_t {
     var err: Int32 = 0
     let map = mapping.line
     let pid = withCStrings(argv) { cArgv in
       withCStrings(environment) { cEnv in
         descriptors.withUnsafeBufferPointer { fds in
-          hops_spawn_userns(
-            path, cArgv, cEnv, fds.baseAddress, Int32(fds.count), namespaces.rawValue, newSession ? 1 : 0, map, map, &err)
+          joining.withUnsafeBufferPointer { join in
+            hops_spawn_userns(
+              path, cArgv, cEnv, fds.baseAddress, Int32(fds.count), namespaces.rawValue, newSession ? 1 : 0, map, map,
+              join.baseAddress, Int32(join.count), &err)
+          }
         }
       }
     }

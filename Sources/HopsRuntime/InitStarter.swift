@@ -20,8 +20,9 @@ struct InitStarter: Sendable {
   static let namespaces: Spawn.Namespaces = [.mount, .pid, .uts, .ipc, .network]
 
   /// `idle`: no command will run (`hops create`), so hops-init gets /dev/null
-  /// for its streams. The cgroup is made with `limits`; hops-init is not in it
-  /// yet (see `join`).
+  /// for its streams. The cgroup is made with `limits`. On cgroup v1 hops-init
+  /// joins it itself before its execve (see Spawn's `joining`), which costs
+  /// the kernel no grace period; on v2 it is not in it yet (see `join`).
   ///
   /// `warm`: for the pool; its directory is under `warm/` until a launch
   /// takes it (so `sandboxes/` holds only sandboxes).
@@ -51,21 +52,24 @@ struct InitStarter: Sendable {
       opened += [control.0, control.1]
 
       let descriptors = [stdin.read, stdout.write, stderr.write, control.1]
+      let joining = try cgroup?.openForJoining() ?? []
+      defer { joining.forEach(FD.close) }
       // Its own session and process group: a `kill(0, ...)` inside the sandbox
       // must not reach the daemon's process group, and the daemon's terminal
       // (with --foreground) must never be the sandbox's controlling terminal.
       pid = try ids.map {
         try Spawn.startInUserNamespace(
           path: initPath, argv: ["hops-init"], environment: [], descriptors: descriptors,
-          namespaces: Self.namespaces, newSession: true, mapping: $0.mapping)
+          namespaces: Self.namespaces, newSession: true, mapping: $0.mapping, joining: joining)
       } ?? Spawn.start(
         path: initPath, argv: ["hops-init"], environment: [], descriptors: descriptors,
-        namespaces: Self.namespaces, newSession: true)
+        namespaces: Self.namespaces, newSession: true, joining: joining)
       for fd in descriptors { FD.close(fd) }
       if idle { [stdin.write, stdout.read, stderr.read].forEach(FD.close) }
       return StartedInit(
         id: id, directory: directory, pid: pid, control: control.0,
-        streams: idle ? nil : (stdin.write, stdout.read, stderr.read), ids: ids, cgroup: cgroup, inCgroup: false)
+        streams: idle ? nil : (stdin.write, stdout.read, stderr.read), ids: ids, cgroup: cgroup,
+        inCgroup: cgroup == nil || !joining.isEmpty)
     } catch {
       opened.forEach(FD.close)
       if pid > 0 {
@@ -84,6 +88,7 @@ struct InitStarter: Sendable {
   /// returned.
   func join(_ inits: [StartedInit]) -> [StartedInit] {
     inits.filter { started in
+      if started.inCgroup { return true }  // joined at its start (v1)
       do {
         try started.cgroup?.add(pid: started.pid)
         started.inCgroup = true

@@ -22,10 +22,12 @@ pid_t hops_spawn(const char *path, char *const argv[], char *const envp[],
 /// -1, the child takes that user and group (setgroups, setgid, setuid) before
 /// chdir and execve; when `filter` is not NULL, the child installs it as its
 /// seccomp filter (a BPF program of `filter_length` bytes) just before execve.
+/// The child first writes "0" to each of the `njoin` descriptors `join_fds`
+/// (cgroup v1 `tasks` files): it joins those cgroups itself.
 pid_t hops_spawn_tty(const char *path, char *const argv[], char *const envp[],
                      const int *fds, int nfds, int clone_flags, const char *cwd,
                      int new_session, int controlling_tty, int uid, int gid,
-                     const void *filter, size_t filter_length, int *err);
+                     const void *filter, size_t filter_length, const int *join_fds, int njoin, int *err);
 
 /// Detached mounts (the new mount API); each returns a descriptor or -errno.
 /// open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path`.
@@ -53,9 +55,10 @@ int hops_move_mount(int from_fd, int to_dirfd, const char *to_path);
 /// `gid_map` ("0 100000 65536\n"), and only then does the child become root of
 /// its namespace (setresuid/setresgid 0) and execve, so it starts with every
 /// capability in its namespace and none outside it.
+/// It joins the cgroups of `join_fds` as hops_spawn_tty's child does.
 pid_t hops_spawn_userns(const char *path, char *const argv[], char *const envp[],
                         const int *fds, int nfds, int clone_flags, int new_session,
-                        const char *uid_map, const char *gid_map, int *err);
+                        const char *uid_map, const char *gid_map, const int *join_fds, int njoin, int *err);
 
 /// setfsuid/setfsgid for the calling thread only: its file system operations
 /// then act as (and create files owned by) that user.
