@@ -98,15 +98,12 @@ public struct SandboxLauncher: Sendable {
   /// discards it.
   public func takeWarm(for policy: Policy, kind: SandboxRecord.Kind) -> StartedInit? {
     guard kind != .created, policy.limits.cpuset == nil else { return nil }
+    // One with a prepared root stands on the default rootfs: it serves only a
+    // sandbox on that very rootfs, and stays in the pool for any other.
+    let onDefault = policy.rootfs == Policy.defaultRootfs
     var current: PreparedRoot??
-    while let warm = pool?.take() {
+    while let warm = pool?.take(where: { onDefault || $0.preparedRoot == nil }) {
       guard let prepared = warm.preparedRoot else { return warm }
-      // Its root is the default rootfs, ready: it serves only a sandbox on
-      // that very rootfs. For another one it goes back to the pool.
-      guard policy.rootfs == Policy.defaultRootfs else {
-        giveBack(warm)
-        return nil
-      }
       if current == nil { current = (try? setup.ensureDefaultRootfs().0).flatMap { PreparedRoot(lowers: [$0.path]) } }
       if current == prepared { return warm }
       // The default rootfs was replaced since: this one is out of date, and
@@ -196,6 +193,15 @@ public struct SandboxLauncher: Sendable {
 
     // hops-init, in the sandbox's namespaces and waiting for its plan: a warm
     // one gets its limits now; one started here is made with them.
+    // takeWarm checked a warm one's prepared root against the default rootfs;
+    // if `hops init` replaced that rootfs since, the tree resolved above is
+    // the sandbox's, and the warm one (standing on the old one) is not used.
+    var warm = warm
+    if let stale = warm, let prepared = stale.preparedRoot, prepared != PreparedRoot(lowers: rootfs.lowerDirs) {
+      warm = nil
+      unused = nil
+      Threads.detach(name: "hopsd-discard") { stale.discard() }
+    }
     let started: StartedInit
     if let warm {
       unused = nil

@@ -55,9 +55,11 @@ public final class WarmPool: Sendable {
     }
   }
 
-  /// A warm hops-init, or nil when none is ready (the launch starts one itself).
-  /// One that died while waiting (killed from outside) is discarded, not given.
-  func take() -> StartedInit? {
+  /// A warm hops-init that `serves` accepts, or nil when none is ready (the
+  /// launch starts one itself). Only an accepted one leaves the pool, so a
+  /// request no warm one can serve wakes no refill. One that died while
+  /// waiting (killed from outside) is discarded, not given.
+  func take(where serves: (StartedInit) -> Bool = { _ in true }) -> StartedInit? {
     var dead: [StartedInit] = []
     defer {
       if !dead.isEmpty {
@@ -68,7 +70,8 @@ public final class WarmPool: Sendable {
     }
     while true {
       let taken = state.withLock { state -> StartedInit? in
-        state.stopped || state.ready.isEmpty ? nil : state.ready.removeFirst()
+        guard !state.stopped, let index = state.ready.firstIndex(where: serves) else { return nil }
+        return state.ready.remove(at: index)
       }
       guard let taken else { return nil }
       if taken.isAlive {
