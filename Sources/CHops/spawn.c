@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "chops.h"
+#include "spawn_child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,34 +23,8 @@ int hops_close_from(int first) {
   return (int)syscall(SYS_close_range, (unsigned)first, ~0U, 0);
 }
 
-struct spawn_args {
-  const char *path;
-  char *const *argv;
-  char *const *envp;
-  const int *fds;
-  int nfds;
-  const char *cwd;
-  int new_session;
-  int controlling_tty;
-  int uid;
-  int gid;
-  int report_fd; /* write end of a CLOEXEC pipe: receives errno if exec fails */
-  const void *filter; /* a seccomp BPF program to install just before execve, or NULL */
-  size_t filter_length;
-  int sync_fd; /* with a new user namespace: read end of a pipe the parent writes once the maps are set; else -1 */
-  const int *join_fds; /* cgroup v1 `tasks` files the child writes "0" to: it joins those cgroups itself */
-  int njoin;
-};
-
-static void report_and_exit(int fd, int error) {
-  ssize_t unused = write(fd, &error, sizeof error);
-  (void)unused;
-  _exit(127);
-}
-
 /* Runs in the child. Only async-signal-safe calls from here on. */
-static int spawn_child(void *opaque) {
-  struct spawn_args *a = opaque;
+int hops_child_setup(struct spawn_args *a) {
   int report = a->report_fd;
 
   /* Join the sandbox's cgroups first. A single-threaded process that moves
@@ -134,6 +109,12 @@ static int spawn_child(void *opaque) {
       report_and_exit(report, errno);
   }
   if (a->cwd && chdir(a->cwd) < 0) report_and_exit(report, errno);
+  return report;
+}
+
+static int spawn_child(void *opaque) {
+  struct spawn_args *a = opaque;
+  int report = hops_child_setup(a);
   /* Last, so everything above still runs unfiltered; execve itself is allowed.
      The caller has set no_new_privs, which an unprivileged filter requires. */
   if (a->filter) {

@@ -111,6 +111,7 @@ final class Daemon: Sendable {
           logger.info("stopping: ending every sandbox")
           direct.stop()
           launcher.pool?.drain()
+          launcher.stopZygote()
           registry.killAll(reason: "the daemon is stopping")
           await registry.waitUntilEmpty(seconds: 10)
           // Stop accepting the socket before the process ends, so clients see a
@@ -134,6 +135,7 @@ final class Daemon: Sendable {
     unlink(home.socketPath)
     direct.stop()
     launcher.pool?.drain()
+    launcher.stopZygote()
     launcher.teardownNetwork()
     logger.info("hopsd stopped")
   }

@@ -12,6 +12,8 @@ struct InitStarter: Sendable {
   let cgroups: CgroupHierarchy?
   /// Whether sandboxes get a user namespace (see UserNamespaceSupport).
   let userNamespaces: Bool
+  /// Forks hops-init ready-started; nil (or gone) means each is spawned.
+  let zygote: InitZygote?
 
   /// Every sandbox gets its own mount, pid, uts, ipc and network namespace here, and
   /// a cgroup namespace from hops-init once it sits in its cgroup. A new network
@@ -57,7 +59,9 @@ struct InitStarter: Sendable {
       // Its own session and process group: a `kill(0, ...)` inside the sandbox
       // must not reach the daemon's process group, and the daemon's terminal
       // (with --foreground) must never be the sandbox's controlling terminal.
-      pid = try ids.map {
+      let forked = try zygote?.spawn(
+        descriptors: descriptors, joining: joining, namespaces: Self.namespaces, mapping: ids?.mapping)
+      pid = try forked ?? ids.map {
         try Spawn.startInUserNamespace(
           path: initPath, argv: ["hops-init"], environment: [], descriptors: descriptors,
           namespaces: Self.namespaces, newSession: true, mapping: $0.mapping, joining: joining)

@@ -28,6 +28,9 @@ public struct SandboxLauncher: Sendable {
   /// Starts hops-init, on the spot or for the pool.
   let starter: InitStarter
 
+  /// The hops-init zygote, when it could be started (InitZygote).
+  let zygote: InitZygote?
+
   /// The daemon's nice value, which sandboxes get (warm ones wait at idle
   /// priority until taken).
   let daemonNice = ProcessControl.nice
@@ -45,7 +48,11 @@ public struct SandboxLauncher: Sendable {
     self.userNamespaces = UserNamespaceSupport.probe(home: home)
     HostNetwork.removeOrphans()
     self.hostNetwork = try? HostNetwork()
-    let starter = InitStarter(home: home, initPath: initPath, cgroups: cgroups, userNamespaces: userNamespaces.supported)
+    // HOPS_NO_ZYGOTE=1 spawns every hops-init (to compare, or to rule the zygote out).
+    let zygote = getenv("HOPS_NO_ZYGOTE") == nil ? try? InitZygote(initPath: initPath) : nil
+    self.zygote = zygote
+    let starter = InitStarter(
+      home: home, initPath: initPath, cgroups: cgroups, userNamespaces: userNamespaces.supported, zygote: zygote)
     self.starter = starter
     // Warm cgroups get the default profile's limits, which most runs ask for
     // (apply then writes nothing on their path); others get theirs written.
@@ -90,6 +97,9 @@ public struct SandboxLauncher: Sendable {
 
   /// Removes the bridge and rules this daemon made (at shutdown).
   public func teardownNetwork() { hostNetwork?.teardown() }
+
+  /// Ends the hops-init zygote (at shutdown); hops-init is spawned from then on.
+  public func stopZygote() { zygote?.stop() }
 
   /// A warm hops-init for a sandbox with this policy, if one is ready and the
   /// sandbox needs nothing a warm one lacks: a command (an idle sandbox's

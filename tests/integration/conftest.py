@@ -125,6 +125,7 @@ def hops():
         + [str(p) for p in Path("/sys/fs/cgroup").glob("hops/*") if p.is_dir()],
         "hops-init processes": hops_init_pids(),
         "warm hops-init processes": hops_init_pids("hops-init-warm"),
+        "hops-init zygotes": hops_init_pids("hops-zygote"),
         "sandbox directories": h.sandboxes(),
         "warm sandbox directories": sorted(p.name for p in (home / "warm").iterdir()) if (home / "warm").exists() else [],
         "temporary files": sorted(p.name for p in (home / "tmp").iterdir()),
@@ -152,6 +153,7 @@ def own_daemon():
         return h
 
     yield start
+    zygotes = [pid for h in started for pid in daemon_children(h.process.pid, "hops-zygote")]
     for h in started:
         ids = h("ps", "-aq").stdout.decode().split()
         if ids:
@@ -164,6 +166,7 @@ def own_daemon():
         shutil.rmtree(h.home, ignore_errors=True)
     assert wait_until(lambda: not hops_init_pids())
     assert wait_until(lambda: not any(daemon_children(h.process.pid, "hops-init-warm") for h in started))
+    assert wait_until(lambda: not [pid for pid in zygotes if Path(f"/proc/{pid}").exists()]), "a zygote outlived its daemon"
 
 
 def daemon_children(daemon_pid, name):

@@ -60,6 +60,20 @@ pid_t hops_spawn_userns(const char *path, char *const argv[], char *const envp[]
                         const int *fds, int nfds, int clone_flags, int new_session,
                         const char *uid_map, const char *gid_map, const int *join_fds, int njoin, int *err);
 
+/// The hops-init zygote (see HopsInit's Zygote and HopsRuntime's InitZygote).
+/// A SOCK_SEQPACKET pair (close-on-exec) for the daemon and the zygote.
+int hops_zygote_channel(int fds[2]);
+/// In the zygote: serves requests on `channel` until it closes. Returns 0 in
+/// each child (set up as a spawned hops-init is before its execve, and named
+/// hops-init), or -errno in the zygote when the channel ends or breaks.
+int hops_zygote_serve(int channel);
+/// In the daemon: asks the zygote for a child with `clone_flags` (plus
+/// CLONE_NEWUSER with `uid_map`, written as hops_spawn_userns does), `fds` as
+/// its 0..nfds-1 and the cgroups of `join_fds` joined. Returns its pid (the
+/// daemon is its parent) or -1 with `*err`: EPIPE when the zygote is gone.
+pid_t hops_zygote_spawn(int channel, const int *fds, int nfds, const int *join_fds, int njoin, int clone_flags,
+                        int new_session, const char *uid_map, const char *gid_map, int *err);
+
 /// setfsuid/setfsgid for the calling thread only: its file system operations
 /// then act as (and create files owned by) that user.
 void hops_set_filesystem_ids(unsigned uid, unsigned gid);

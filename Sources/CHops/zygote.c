@@ -1,0 +1,163 @@
+#define _GNU_SOURCE
+#include "chops.h"
+#include "spawn_child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A request: the header, then SCM_RIGHTS with the descriptors in this order:
+   the child's fds 0..nfds-1, the cgroup `tasks` files to join, the sync
+   pipe's read end (with a user namespace), the report pipe's write end. */
+struct zygote_request {
+  int32_t clone_flags;
+  int32_t nfds;
+  int32_t njoin;
+  int32_t has_sync;
+  int32_t new_session;
+};
+
+int hops_zygote_channel(int fds[2]) {
+  return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0 ? -errno : 0;
+}
+
+/* A fork that can make namespaces, with the daemon as the child's parent
+   (CLONE_PARENT): it reaps and signals the child as one it spawned itself.
+   The raw system call returns in the child on a copy of this very stack,
+   as fork(2) does; glibc's fork cannot take clone flags. The zygote is
+   single-threaded, so the copy holds no lock another thread had. */
+static pid_t zygote_fork(int clone_flags) {
+  return (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags | CLONE_PARENT | SIGCHLD), 0, NULL, NULL, 0);
+}
+
+int hops_zygote_serve(int channel) {
+  /* It ends with the daemon, whichever way the daemon ends: its end of the
+     channel closes then, and the receive below reads end of file. (Not
+     PR_SET_PDEATHSIG: that fires when the daemon's thread that started us
+     ends, not the daemon.) */
+  prctl(PR_SET_NAME, "hops-zygote", 0, 0, 0);
+  for (;;) {
+    struct zygote_request request;
+    int fds[HOPS_MAX_PASSED_FDS];
+    int count = 0;
+    int n = hops_receive_with_fds(channel, &request, sizeof request, fds, &count);
+    if (n == 0) return -EPIPE; /* the daemon closed its end: the zygote ends */
+    if (n < 0) return n;
+    int expected = request.nfds + request.njoin + (request.has_sync ? 1 : 0) + 1;
+    int32_t answer;
+    if (n != (int)sizeof request || request.nfds < 0 || request.nfds > 16 || request.njoin < 0 || count != expected) {
+      for (int i = 0; i < count; i++) close(fds[i]);
+      answer = -EINVAL;
+    } else {
+      struct spawn_args args;
+      memset(&args, 0, sizeof args);
+      args.fds = fds;
+      args.nfds = request.nfds;
+      args.new_session = request.new_session;
+      args.uid = -1;
+      args.gid = -1;
+      args.join_fds = fds + request.nfds;
+      args.njoin = request.njoin;
+      args.sync_fd = request.has_sync ? fds[request.nfds + request.njoin] : -1;
+      args.report_fd = fds[count - 1];
+      pid_t pid = zygote_fork(request.clone_flags);
+      if (pid == 0) {
+        /* The child: set up as a spawned hops-init is before its execve (the
+           zygote's channel and every other descriptor are closed there), then
+           back into hops-init's main. A clean setup closes the report pipe:
+           the daemon reads its end of file as success. */
+        int report = hops_child_setup(&args);
+        prctl(PR_SET_NAME, "hops-init", 0, 0, 0);
+        close(report);
+        return 0;
+      }
+      answer = pid < 0 ? -errno : pid;
+      for (int i = 0; i < count; i++) close(fds[i]);
+    }
+    ssize_t sent;
+    do { sent = send(channel, &answer, sizeof answer, MSG_NOSIGNAL); } while (sent < 0 && errno == EINTR);
+    if (sent != (ssize_t)sizeof answer) return sent < 0 ? -errno : -EPIPE;
+  }
+}
+
+static int write_all_text(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  size_t length = strlen(text);
+  ssize_t n = write(fd, text, length);
+  int result = n == (ssize_t)length ? 0 : (n < 0 ? -errno : -EIO);
+  close(fd);
+  return result;
+}
+
+pid_t hops_zygote_spawn(int channel, const int *fds, int nfds, const int *join_fds, int njoin, int clone_flags,
+                        int new_session, const char *uid_map, const char *gid_map, int *err) {
+  *err = 0;
+  if (nfds + njoin + 2 > HOPS_MAX_PASSED_FDS) { *err = EINVAL; return -1; }
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) { *err = errno; return -1; }
+  int sync[2] = {-1, -1};
+  if (uid_map && pipe2(sync, O_CLOEXEC) < 0) { *err = errno; close(report[0]); close(report[1]); return -1; }
+
+  int passed[HOPS_MAX_PASSED_FDS];
+  int count = 0;
+  for (int i = 0; i < nfds; i++) passed[count++] = fds[i];
+  for (int i = 0; i < njoin; i++) passed[count++] = join_fds[i];
+  if (uid_map) passed[count++] = sync[0];
+  passed[count++] = report[1];
+  struct zygote_request request = {clone_flags | (uid_map ? CLONE_NEWUSER : 0), nfds, njoin, uid_map ? 1 : 0, new_session};
+  int sent = hops_send_with_fds(channel, &request, sizeof request, passed, count);
+  close(report[1]);
+  if (uid_map) close(sync[0]);
+  int32_t answer = 0;
+  ssize_t got = -1;
+  if (sent == (int)sizeof request) {
+    do { got = recv(channel, &answer, sizeof answer, 0); } while (got < 0 && errno == EINTR);
+  }
+  if (got != (ssize_t)sizeof answer || answer < 0) {
+    /* A dead zygote (EPIPE, end of file) or a refused request. */
+    *err = sent < 0 ? -sent : got != (ssize_t)sizeof answer ? EPIPE : -answer;
+    close(report[0]);
+    if (uid_map) close(sync[1]);
+    return -1;
+  }
+  pid_t pid = (pid_t)answer;
+
+  int result = 0;
+  if (uid_map) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+    result = write_all_text(path, uid_map);
+    if (result == 0) {
+      snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+      result = write_all_text(path, gid_map);
+    }
+    if (result == 0) {
+      ssize_t w;
+      do { w = write(sync[1], "x", 1); } while (w < 0 && errno == EINTR);
+      if (w != 1) result = -EPIPE;
+    }
+    close(sync[1]);
+  }
+  int child_error = 0;
+  ssize_t r;
+  do { r = read(report[0], &child_error, sizeof child_error); } while (r < 0 && errno == EINTR);
+  close(report[0]);
+  if (result < 0 || r != 0) {
+    kill(pid, SIGKILL);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    *err = result < 0 ? -result : (r == (ssize_t)sizeof child_error ? child_error : EIO);
+    return -1;
+  }
+  return pid;
+}

@@ -1,0 +1,49 @@
+import FoundationEssentials
+import Glibc
+import HopsCore
+import HopsOS
+
+/// hops-init as the daemon's zygote (`hops-init --zygote`, control channel on
+/// fd 3): started once, it forks each sandbox's hops-init in fresh namespaces
+/// (ZygoteCalls), so a sandbox no longer pays an execve, glibc's and the Swift
+/// runtime's start (CPUID probing, metadata caches), nor the first use of the
+/// generic types hops-init reads its plan with: the zygote has used them all
+/// once, and each child starts with that done.
+///
+/// A child returns from `serve` exactly as a spawned hops-init starts: its
+/// descriptors 0-3 in place, nothing else open, signals reset, a session of
+/// its own, in its namespaces and cgroups, the daemon its parent.
+public enum Zygote {
+  public static let argument = "--zygote"
+
+  /// Serves the daemon; returns only in a child. The zygote itself exits when
+  /// the daemon closes the channel (or dies).
+  public static func serve() {
+    warmUp()
+    guard ZygoteCalls.serve(LaunchPlan.controlDescriptor) else { _exit(0) }
+    // A sandbox's hops-init: its command line says just that, as a spawned one's does.
+    if CommandLine.argc > 1, let argument = CommandLine.unsafeArgv[1] {
+      memset(argument, 0, strlen(argument))
+    }
+  }
+
+  /// Uses, once, the generic types and code paths every hops-init needs, so
+  /// that their one-time costs are paid here instead of in each sandbox.
+  static func warmUp() {
+    var plan = LaunchPlan(
+      lowerDir: "/l", upperDir: "/u", workDir: "/w", rootfsMount: "/r", workspace: "/ws", workspaceTarget: "/workspace",
+      hostname: "h", workingDirectory: "/", argv: ["a"], environment: ["A=1"],
+      capabilities: LaunchPlan.defaultCapabilities,
+      mounts: [PlanMount(kind: .bind, source: "/s", destination: "/d")], maskedPaths: ["/m"],
+      seccompFilter: Data([1, 2, 3]))
+    plan.descriptorCount = 1
+    _ = try? LaunchPlan(json: Array(plan.json.utf8))
+    let exec = #"{"exec":{"_0":{"id":1,"argv":["a"],"environment":[],"workingDirectory":"/"}}}"#
+    _ = try? InitRequest(json: Array(exec.utf8))
+    for name in LaunchPlan.defaultCapabilities { _ = Capabilities.number(of: name) }
+    var path = "/a"
+    path.append(contentsOf: "b/c".split(separator: "/")[0])
+    _ = [Int32](repeating: -1, count: 4)
+    _ = [UInt8](unsafeUninitializedCapacity: 16) { _, count in count = 0 }
+  }
+}

@@ -1,0 +1,72 @@
+"""The hops-init zygote: the daemon starts one `hops-init --zygote`, which forks
+each sandbox's hops-init (the daemon its parent) instead of the daemon spawning
+and exec'ing one. Killed, it is not needed: hops-init is spawned again, and
+nothing is left."""
+import os
+import signal
+from pathlib import Path
+
+from conftest import daemon_children, read_line, wait_until
+
+GUARD = '[ "$(cat /proc/1/comm)" = hops-init ] || { echo NOT-IN-SANDBOX; exit 99; }; '
+
+
+def forked_by_the_zygote(pid):
+    """A forked hops-init keeps the zygote's argument area, its `--zygote`
+    blanked out; an exec'd one has just `hops-init`."""
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    assert cmdline.startswith(b"hops-init\0"), cmdline
+    return cmdline == b"hops-init\0" + b"\0" * len(b"--zygote\0")
+
+
+def running_init(h):
+    """The hops-init of the one sandbox running under `h`'s daemon, started
+    with `sleep`, and the sandbox process's stream."""
+    p = h.popen("run", "--", "/bin/sh", "-c", GUARD + "echo up; sleep 30")
+    assert read_line(p.stdout) == b"up\n"
+    (pid,) = daemon_children(h.process.pid, "hops-init")
+    return pid, p
+
+
+def test_sandboxes_come_from_the_zygote_and_do_without_it(own_daemon):
+    h = own_daemon("--warm-sandboxes", "0")
+    (zygote,) = daemon_children(h.process.pid, "hops-zygote")
+    assert Path(f"/proc/{zygote}/cmdline").read_bytes() == b"hops-init\0--zygote\0"
+
+    pid, p = running_init(h)
+    try:
+        assert forked_by_the_zygote(pid)
+        # In its own namespaces, none of them the zygote's.
+        for ns in ("mnt", "pid", "net", "ipc", "uts", "user"):
+            assert os.readlink(f"/proc/{pid}/ns/{ns}") != os.readlink(f"/proc/{zygote}/ns/{ns}"), ns
+        # Nothing of the zygote's is open in it: only its streams, its control
+        # socket and what it opened itself.
+        assert "hops-zygote" not in Path(f"/proc/{pid}/comm").read_text()
+    finally:
+        p.kill()
+        p.wait()
+    r = h("run", "--", "/bin/echo", "hello")
+    assert (r.returncode, r.stdout) == (0, b"hello\n"), r.stderr
+
+    # Killed from outside: the next sandboxes start without it.
+    os.kill(zygote, signal.SIGKILL)
+    assert wait_until(lambda: not daemon_children(h.process.pid, "hops-zygote"))
+    pid, p = running_init(h)
+    try:
+        assert not forked_by_the_zygote(pid)
+    finally:
+        p.kill()
+        p.wait()
+    r = h("run", "--", "/bin/echo", "still")
+    assert (r.returncode, r.stdout) == (0, b"still\n"), r.stderr
+
+
+def test_without_the_zygote_hops_init_is_spawned(own_daemon):
+    h = own_daemon("--warm-sandboxes", "0", env={"HOPS_NO_ZYGOTE": "1"})
+    assert daemon_children(h.process.pid, "hops-zygote") == []
+    pid, p = running_init(h)
+    try:
+        assert not forked_by_the_zygote(pid)
+    finally:
+        p.kill()
+        p.wait()
