@@ -99,25 +99,27 @@ static int write_all_text(const char *path, const char *text) {
   return result;
 }
 
-pid_t hops_zygote_spawn(int channel, const int *fds, int nfds, const int *join_fds, int njoin, int clone_flags,
-                        int new_session, const char *uid_map, const char *gid_map, int *err) {
+pid_t hops_zygote_request(int channel, const int *fds, int nfds, const int *join_fds, int njoin, int clone_flags,
+                          int new_session, int with_user_namespace, struct hops_zygote_pending *pending, int *err) {
   *err = 0;
+  pending->report = pending->sync = -1;
   if (nfds + njoin + 2 > HOPS_MAX_PASSED_FDS) { *err = EINVAL; return -1; }
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) { *err = errno; return -1; }
   int sync[2] = {-1, -1};
-  if (uid_map && pipe2(sync, O_CLOEXEC) < 0) { *err = errno; close(report[0]); close(report[1]); return -1; }
+  if (with_user_namespace && pipe2(sync, O_CLOEXEC) < 0) { *err = errno; close(report[0]); close(report[1]); return -1; }
 
   int passed[HOPS_MAX_PASSED_FDS];
   int count = 0;
   for (int i = 0; i < nfds; i++) passed[count++] = fds[i];
   for (int i = 0; i < njoin; i++) passed[count++] = join_fds[i];
-  if (uid_map) passed[count++] = sync[0];
+  if (with_user_namespace) passed[count++] = sync[0];
   passed[count++] = report[1];
-  struct zygote_request request = {clone_flags | (uid_map ? CLONE_NEWUSER : 0), nfds, njoin, uid_map ? 1 : 0, new_session};
+  struct zygote_request request = {clone_flags | (with_user_namespace ? CLONE_NEWUSER : 0), nfds, njoin,
+                                   with_user_namespace ? 1 : 0, new_session};
   int sent = hops_send_with_fds(channel, &request, sizeof request, passed, count);
   close(report[1]);
-  if (uid_map) close(sync[0]);
+  if (with_user_namespace) close(sync[0]);
   int32_t answer = 0;
   ssize_t got = -1;
   if (sent == (int)sizeof request) {
@@ -127,13 +129,17 @@ pid_t hops_zygote_spawn(int channel, const int *fds, int nfds, const int *join_f
     /* A dead zygote (EPIPE, end of file) or a refused request. */
     *err = sent < 0 ? -sent : got != (ssize_t)sizeof answer ? EPIPE : -answer;
     close(report[0]);
-    if (uid_map) close(sync[1]);
+    if (with_user_namespace) close(sync[1]);
     return -1;
   }
-  pid_t pid = (pid_t)answer;
+  pending->report = report[0];
+  pending->sync = sync[1];
+  return (pid_t)answer;
+}
 
+int hops_zygote_finish(pid_t pid, const char *uid_map, const char *gid_map, struct hops_zygote_pending *pending) {
   int result = 0;
-  if (uid_map) {
+  if (pending->sync >= 0) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
     result = write_all_text(path, uid_map);
@@ -143,21 +149,20 @@ pid_t hops_zygote_spawn(int channel, const int *fds, int nfds, const int *join_f
     }
     if (result == 0) {
       ssize_t w;
-      do { w = write(sync[1], "x", 1); } while (w < 0 && errno == EINTR);
-      if (w != 1) result = -EPIPE;
+      do { w = write(pending->sync, "x", 1); } while (w < 0 && errno == EINTR);
+      if (w != 1) result = -ECHILD; /* the child died: not EPIPE, which says the zygote is gone */
     }
-    close(sync[1]);
+    close(pending->sync);
   }
   int child_error = 0;
   ssize_t r;
-  do { r = read(report[0], &child_error, sizeof child_error); } while (r < 0 && errno == EINTR);
-  close(report[0]);
+  do { r = read(pending->report, &child_error, sizeof child_error); } while (r < 0 && errno == EINTR);
+  close(pending->report);
   if (result < 0 || r != 0) {
     kill(pid, SIGKILL);
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    *err = result < 0 ? -result : (r == (ssize_t)sizeof child_error ? child_error : EIO);
-    return -1;
+    return result < 0 ? result : -(r == (ssize_t)sizeof child_error ? child_error : EIO);
   }
-  return pid;
+  return 0;
 }

@@ -20,23 +20,31 @@ public enum ZygoteCalls {
     hops_zygote_serve(channel) == 0
   }
 
-  /// In the daemon: a child of the zygote's, with the daemon as its parent,
-  /// as `Spawn.startInUserNamespace` (with `mapping`) or `Spawn.start` would
-  /// start hops-init. Throws EPIPE when the zygote is gone.
+  /// In the daemon: a child of the zygote's, the daemon its parent, as
+  /// `Spawn.startInUserNamespace` (with `mapping`) or `Spawn.start` would start
+  /// hops-init. Requests on one channel must not overlap, so the caller's
+  /// `serialized` gets the request (only that part) to run, under its lock,
+  /// on the channel; or returns -1 without running it. Throws EPIPE when the
+  /// zygote is gone.
   public static func spawn(
-    channel: Int32, descriptors: [Int32], joining: [Int32], namespaces: Spawn.Namespaces, newSession: Bool,
-    mapping: Spawn.IDMapping?
+    descriptors: [Int32], joining: [Int32], namespaces: Spawn.Namespaces, newSession: Bool,
+    mapping: Spawn.IDMapping?, serialized: ((Int32) -> pid_t) -> pid_t
   ) throws(SyscallError) -> pid_t {
-    var err: Int32 = 0
-    let map = mapping?.line
-    let pid = descriptors.withUnsafeBufferPointer { fds in
-      joining.withUnsafeBufferPointer { join in
-        hops_zygote_spawn(
-          channel, fds.baseAddress, Int32(fds.count), join.baseAddress, Int32(join.count), namespaces.rawValue,
-          newSession ? 1 : 0, map, map, &err)
+    var err: Int32 = EPIPE
+    var pending = hops_zygote_pending(report: -1, sync: -1)
+    let pid = serialized { channel in
+      descriptors.withUnsafeBufferPointer { fds in
+        joining.withUnsafeBufferPointer { join in
+          hops_zygote_request(
+            channel, fds.baseAddress, Int32(fds.count), join.baseAddress, Int32(join.count), namespaces.rawValue,
+            newSession ? 1 : 0, mapping == nil ? 0 : 1, &pending, &err)
+        }
       }
     }
     if pid < 0 { throw SyscallError("zygote spawn", errno: err) }
+    let map = mapping?.line
+    let result = hops_zygote_finish(pid, map, map, &pending)
+    if result < 0 { throw SyscallError("zygote spawn", errno: -result) }
     return pid
   }
 }

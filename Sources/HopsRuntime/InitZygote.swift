@@ -38,22 +38,23 @@ final class InitZygote: Sendable {
   }
 
   /// hops-init started by the zygote, as InitStarter would start it; nil when
-  /// the zygote is gone.
+  /// the zygote is gone. Only the request itself holds the lock: the child's
+  /// uid map and set-up are waited for in parallel with other requests.
   func spawn(
     descriptors: [Int32], joining: [Int32], namespaces: Spawn.Namespaces, mapping: Spawn.IDMapping?
   ) throws(SyscallError) -> pid_t? {
-    try state.withLock { (state: inout State) throws(SyscallError) -> pid_t? in
-      guard !state.gone else { return nil }
-      do throws(SyscallError) {
-        return try ZygoteCalls.spawn(
-          channel: state.channel, descriptors: descriptors, joining: joining, namespaces: namespaces, newSession: true,
-          mapping: mapping)
-      } catch where error.errno == EPIPE || error.errno == ECONNRESET {
-        end(&state)
-        return nil
-      } catch {
-        throw error
-      }
+    do throws(SyscallError) {
+      return try ZygoteCalls.spawn(
+        descriptors: descriptors, joining: joining, namespaces: namespaces, newSession: true, mapping: mapping,
+        serialized: { request in
+          state.withLock { state in state.gone ? -1 : request(state.channel) }
+        })
+    } catch where error.errno == EPIPE || error.errno == ECONNRESET {
+      // Gone (or going): from now on hops-init is spawned.
+      state.withLock { end(&$0) }
+      return nil
+    } catch {
+      throw error
     }
   }
 

@@ -67,12 +67,21 @@ int hops_zygote_channel(int fds[2]);
 /// each child (set up as a spawned hops-init is before its execve, and named
 /// hops-init), or -errno in the zygote when the channel ends or breaks.
 int hops_zygote_serve(int channel);
-/// In the daemon: asks the zygote for a child with `clone_flags` (plus
-/// CLONE_NEWUSER with `uid_map`, written as hops_spawn_userns does), `fds` as
-/// its 0..nfds-1 and the cgroups of `join_fds` joined. Returns its pid (the
-/// daemon is its parent) or -1 with `*err`: EPIPE when the zygote is gone.
-pid_t hops_zygote_spawn(int channel, const int *fds, int nfds, const int *join_fds, int njoin, int clone_flags,
-                        int new_session, const char *uid_map, const char *gid_map, int *err);
+/// In the daemon, two steps: `hops_zygote_request` asks the zygote for a child
+/// with `clone_flags` (plus CLONE_NEWUSER when `with_user_namespace`), `fds`
+/// as its 0..nfds-1 and the cgroups of `join_fds` joined, and returns its pid
+/// (the daemon is its parent) or -1 with `*err` (EPIPE: the zygote is gone).
+/// Requests on one channel must not overlap; the second step need not be
+/// serialized: `hops_zygote_finish` writes the uid and gid maps (as
+/// hops_spawn_userns does), lets the child go on and waits for its set-up.
+/// Returns 0, or -errno (the child is then killed and reaped).
+struct hops_zygote_pending {
+  int report;
+  int sync;
+};
+pid_t hops_zygote_request(int channel, const int *fds, int nfds, const int *join_fds, int njoin, int clone_flags,
+                          int new_session, int with_user_namespace, struct hops_zygote_pending *pending, int *err);
+int hops_zygote_finish(pid_t pid, const char *uid_map, const char *gid_map, struct hops_zygote_pending *pending);
 
 /// setfsuid/setfsgid for the calling thread only: its file system operations
 /// then act as (and create files owned by) that user.
