@@ -2,6 +2,7 @@
 #include "chops.h"
 #include "spawn_child.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -39,12 +40,28 @@ static pid_t zygote_fork(int clone_flags) {
   return (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags | CLONE_PARENT | SIGCHLD), 0, NULL, NULL, 0);
 }
 
+static int thread_count(void) {
+  DIR *tasks = opendir("/proc/self/task");
+  if (!tasks) return -1;
+  int count = 0;
+  struct dirent *entry;
+  while ((entry = readdir(tasks)) != NULL) if (entry->d_name[0] != '.') count++;
+  closedir(tasks);
+  return count;
+}
+
 int hops_zygote_serve(int channel) {
   /* It ends with the daemon, whichever way the daemon ends: its end of the
      channel closes then, and the receive below reads end of file. (Not
      PR_SET_PDEATHSIG: that fires when the daemon's thread that started us
      ends, not the daemon.) */
   prctl(PR_SET_NAME, "hops-zygote", 0, 0, 0);
+  /* Each child is a copy of this process with one thread, the caller: a lock
+     another thread held would stay held in it forever. And glibc's record of
+     the thread's id (and the Swift runtime's) in the child still names ours,
+     harmless only while hops-init starts no thread of its own: hops-init
+     must stay single-threaded. */
+  if (thread_count() != 1) return -EDEADLK;
   for (;;) {
     struct zygote_request request;
     int fds[HOPS_MAX_PASSED_FDS];
@@ -85,7 +102,12 @@ int hops_zygote_serve(int channel) {
     }
     ssize_t sent;
     do { sent = send(channel, &answer, sizeof answer, MSG_NOSIGNAL); } while (sent < 0 && errno == EINTR);
-    if (sent != (ssize_t)sizeof answer) return sent < 0 ? -errno : -EPIPE;
+    if (sent != (ssize_t)sizeof answer) {
+      /* The daemon is gone: a child it will never hear of must not run on. */
+      int error = sent < 0 ? errno : EPIPE;
+      if (answer > 0) kill(answer, SIGKILL);
+      return -error;
+    }
   }
 }
 

@@ -114,7 +114,9 @@ public final class SandboxCgroup: Sendable {
   /// Brings the cgroup's limits to `limits`, writing only those that differ
   /// from what it has (a new cgroup has none): a warm sandbox's cgroup is made
   /// with the default profile's limits, so a plain run writes nothing here.
-  /// A limit left out is lifted.
+  /// A limit left out is lifted, except a cpuset, which only a cgroup made
+  /// for one has (a warm one never does). After a failed write the cgroup's
+  /// limits are unknown: every caller then discards it.
   public func apply(_ limits: CgroupLimits) throws(SyscallError) {
     let current = applied.withLock { $0 }
     if limits == current { return }

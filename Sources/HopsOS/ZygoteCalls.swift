@@ -41,10 +41,19 @@ public enum ZygoteCalls {
         }
       }
     }
-    if pid < 0 { throw SyscallError("zygote spawn", errno: err) }
+    if pid < 0 { throw SyscallError(requestCall, errno: err) }
     let map = mapping?.line
     let result = hops_zygote_finish(pid, map, map, &pending)
-    if result < 0 { throw SyscallError("zygote spawn", errno: -result) }
+    if result < 0 { throw SyscallError("zygote child", errno: -result) }
     return pid
+  }
+
+  /// The call a failed request names; EPIPE from it means the zygote is gone.
+  /// (A failure of the child's own set-up names "zygote child".)
+  public static let requestCall = "zygote request"
+
+  /// Whether `error` says the zygote is gone.
+  public static func isGone(_ error: SyscallError) -> Bool {
+    error.call == requestCall && (error.errno == EPIPE || error.errno == ECONNRESET)
   }
 }

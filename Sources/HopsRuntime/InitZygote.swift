@@ -49,7 +49,7 @@ final class InitZygote: Sendable {
         serialized: { request in
           state.withLock { state in state.gone ? -1 : request(state.channel) }
         })
-    } catch where error.errno == EPIPE || error.errno == ECONNRESET {
+    } catch where ZygoteCalls.isGone(error) {
       // Gone (or going): from now on hops-init is spawned.
       state.withLock { end(&$0) }
       return nil

@@ -206,11 +206,13 @@ public struct SandboxLauncher: Sendable {
     // takeWarm checked a warm one's prepared root against the default rootfs;
     // if `hops init` replaced that rootfs since, the tree resolved above is
     // the sandbox's, and the warm one (standing on the old one) is not used.
+    // It is ended here and now: the one started instead takes its id, and so
+    // its cgroup's name, which must be gone first.
     var warm = warm
     if let stale = warm, let prepared = stale.preparedRoot, prepared != PreparedRoot(lowers: rootfs.lowerDirs) {
       warm = nil
       unused = nil
-      Threads.detach(name: "hopsd-discard") { stale.discard() }
+      stale.discard()
     }
     let started: StartedInit
     if let warm {

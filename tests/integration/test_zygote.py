@@ -39,9 +39,13 @@ def test_sandboxes_come_from_the_zygote_and_do_without_it(own_daemon):
         # In its own namespaces, none of them the zygote's.
         for ns in ("mnt", "pid", "net", "ipc", "uts", "user"):
             assert os.readlink(f"/proc/{pid}/ns/{ns}") != os.readlink(f"/proc/{zygote}/ns/{ns}"), ns
-        # Nothing of the zygote's is open in it: only its streams, its control
-        # socket and what it opened itself.
-        assert "hops-zygote" not in Path(f"/proc/{pid}/comm").read_text()
+        # Nothing of the zygote's is open in it (its channel least of all):
+        # only its streams, its control socket and what it opened itself.
+        channel = os.readlink(f"/proc/{zygote}/fd/3")
+        assert channel.startswith("socket:"), channel
+        opened = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        assert channel not in opened, opened
+        assert Path(f"/proc/{pid}/comm").read_text() == "hops-init\n"
     finally:
         p.kill()
         p.wait()
