@@ -13,6 +13,7 @@ Called by bench/run.sh with the paths it set up; prints a table.
 """
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -25,6 +26,10 @@ hops, rootfs, bundle, home = sys.argv[1:5]
 env = dict(os.environ, HOPS_HOME=home)
 SEQUENTIAL = 50
 CONCURRENT_TOTAL, CONCURRENCY = 50, 10
+# Throughput is measured in rounds, each tool once a round in shuffled order,
+# and the medians reported: this machine's speed changes from one second to
+# the next, and a single pass let a slow spell fall on one tool only.
+THROUGHPUT_ROUNDS = int(os.environ.get("THROUGHPUT_ROUNDS", "7"))
 
 bwrap = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", rootfs, "/", "--proc", "/proc", "--dev", "/dev",
          "--tmpfs", "/tmp"]
@@ -55,6 +60,23 @@ def concurrent(make):
     with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
         list(pool.map(lambda _: run(make()), range(CONCURRENT_TOTAL)))
     return (time.monotonic() - started) * 1000
+
+
+def throughput():
+    """Medians over THROUGHPUT_ROUNDS interleaved rounds: (sequential, concurrent) per tool."""
+    tools = {"hops": hops_true, "bwrap": lambda: bwrap + ["/bin/true"], "crun": crun_true}
+    seq = {name: [] for name in tools}
+    conc = {name: [] for name in tools}
+    for _ in range(THROUGHPUT_ROUNDS):
+        order = list(tools)
+        random.shuffle(order)
+        for name in order:
+            seq[name].append(sequential(tools[name]))
+        random.shuffle(order)
+        for name in order:
+            conc[name].append(concurrent(tools[name]))
+    return ({name: statistics.median(v) for name, v in seq.items()},
+            {name: statistics.median(v) for name, v in conc.items()})
 
 
 def rss(pid):
@@ -141,9 +163,8 @@ def disk():
 
 def main():
     rows = []
-    seq = {"hops": sequential(hops_true), "bwrap": sequential(lambda: bwrap + ["/bin/true"]), "crun": sequential(crun_true)}
+    seq, conc = throughput()
     rows.append(("sequential /bin/true (sandboxes/s)", seq["hops"], seq["bwrap"], seq["crun"], "higher is better"))
-    conc = {"hops": concurrent(hops_true), "bwrap": concurrent(lambda: bwrap + ["/bin/true"]), "crun": concurrent(crun_true)}
     rows.append((f"{CONCURRENT_TOTAL} at {CONCURRENCY} at once (ms wall)", conc["hops"], conc["bwrap"], conc["crun"], "lower is better"))
     print(f"{'figure':40s} {'hops':>10s} {'bwrap':>10s} {'crun':>10s} {'hops/bwrap':>11s} {'hops/crun':>10s}")
     for name, h, b, c, note in rows:
