@@ -19,13 +19,21 @@ def forked_by_the_zygote(pid):
     return cmdline == b"hops-init\0" + b"\0" * len(b"--zygote\0")
 
 
-def running_init(h):
-    """The hops-init of the one sandbox running under `h`'s daemon, started
-    with `sleep`, and the sandbox process's stream."""
+def with_a_running_init(h, check):
+    """Runs `check(pid)` on the hops-init of a sandbox running `sleep` under
+    `h`'s daemon (its only one), then ends the sandbox."""
     p = h.popen("run", "--", "/bin/sh", "-c", GUARD + "echo up; sleep 30")
-    assert read_line(p.stdout) == b"up\n"
-    (pid,) = daemon_children(h.process.pid, "hops-init")
-    return pid, p
+    try:
+        assert read_line(p.stdout) == b"up\n"
+        (pid,) = daemon_children(h.process.pid, "hops-init")
+        check(pid)
+    finally:
+        p.kill()
+        p.wait()
+
+
+def spawned(pid):
+    assert not forked_by_the_zygote(pid)
 
 
 def test_sandboxes_come_from_the_zygote_and_do_without_it(own_daemon):
@@ -33,8 +41,7 @@ def test_sandboxes_come_from_the_zygote_and_do_without_it(own_daemon):
     (zygote,) = daemon_children(h.process.pid, "hops-zygote")
     assert Path(f"/proc/{zygote}/cmdline").read_bytes() == b"hops-init\0--zygote\0"
 
-    pid, p = running_init(h)
-    try:
+    def forked(pid):
         assert forked_by_the_zygote(pid)
         # In its own namespaces, none of them the zygote's.
         for ns in ("mnt", "pid", "net", "ipc", "uts", "user"):
@@ -46,21 +53,15 @@ def test_sandboxes_come_from_the_zygote_and_do_without_it(own_daemon):
         opened = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
         assert channel not in opened, opened
         assert Path(f"/proc/{pid}/comm").read_text() == "hops-init\n"
-    finally:
-        p.kill()
-        p.wait()
+
+    with_a_running_init(h, forked)
     r = h("run", "--", "/bin/echo", "hello")
     assert (r.returncode, r.stdout) == (0, b"hello\n"), r.stderr
 
     # Killed from outside: the next sandboxes start without it.
     os.kill(zygote, signal.SIGKILL)
     assert wait_until(lambda: not daemon_children(h.process.pid, "hops-zygote"))
-    pid, p = running_init(h)
-    try:
-        assert not forked_by_the_zygote(pid)
-    finally:
-        p.kill()
-        p.wait()
+    with_a_running_init(h, spawned)
     r = h("run", "--", "/bin/echo", "still")
     assert (r.returncode, r.stdout) == (0, b"still\n"), r.stderr
 
@@ -68,9 +69,4 @@ def test_sandboxes_come_from_the_zygote_and_do_without_it(own_daemon):
 def test_without_the_zygote_hops_init_is_spawned(own_daemon):
     h = own_daemon("--warm-sandboxes", "0", env={"HOPS_NO_ZYGOTE": "1"})
     assert daemon_children(h.process.pid, "hops-zygote") == []
-    pid, p = running_init(h)
-    try:
-        assert not forked_by_the_zygote(pid)
-    finally:
-        p.kill()
-        p.wait()
+    with_a_running_init(h, spawned)
