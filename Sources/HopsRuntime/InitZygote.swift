@@ -13,6 +13,8 @@ final class InitZygote: Sendable {
   private struct State {
     var channel: Int32
     var gone = false
+    /// A thread waits for the zygote's end and reaps it (see init).
+    var watched = false
   }
   private let state: Mutex<State>
   let pid: pid_t
@@ -35,6 +37,17 @@ final class InitZygote: Sendable {
       throw error
     }
     state = Mutex(State(channel: channel.daemon))
+    // Reaped as soon as it ends (killed from outside, say), not left a zombie
+    // until the next request notices.
+    let watched = Threads.start(name: "hopsd-zygote") { [self] in
+      _ = try? Spawn.wait(pid)
+      state.withLock { state in
+        guard !state.gone else { return }
+        state.gone = true
+        FD.close(state.channel)
+      }
+    }
+    state.withLock { $0.watched = watched }
   }
 
   /// hops-init started by the zygote, as InitStarter would start it; nil when
@@ -58,7 +71,7 @@ final class InitZygote: Sendable {
     }
   }
 
-  /// Closes the channel, which ends the zygote, and reaps it.
+  /// Closes the channel, which ends the zygote (its watching thread reaps it).
   func stop() {
     state.withLock { end(&$0) }
   }
@@ -67,6 +80,6 @@ final class InitZygote: Sendable {
     guard !state.gone else { return }
     state.gone = true
     FD.close(state.channel)
-    _ = try? Spawn.wait(pid)
+    if !state.watched { _ = try? Spawn.wait(pid) }
   }
 }
