@@ -23,8 +23,9 @@ struct InitStarter: Sendable {
 
   /// `idle`: no command will run (`hops create`), so hops-init gets /dev/null
   /// for its streams. The cgroup is made with `limits`. On cgroup v1 hops-init
-  /// joins it itself before its execve (see Spawn's `joining`), which costs
-  /// the kernel no grace period; on v2 it is not in it yet (see `join`).
+  /// joins it itself before it runs anything (Spawn's and ZygoteCalls'
+  /// `joining`), which costs the kernel no grace period; on v2 it is not in it
+  /// yet (see `join`).
   ///
   /// `warm`: for the pool; its directory is under `warm/` until a launch
   /// takes it (so `sandboxes/` holds only sandboxes).
