@@ -143,6 +143,23 @@ static int write_file(const char *path, const char *text) {
   return n == length ? 0 : -(n < 0 ? error : EIO);
 }
 
+int hops_release_child(pid_t pid, const char *uid_map, const char *gid_map, int sync_fd) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+  int result = write_file(path, uid_map);
+  if (result == 0) {
+    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+    result = write_file(path, gid_map);
+  }
+  if (result == 0) {
+    ssize_t n;
+    do { n = write(sync_fd, "m", 1); } while (n < 0 && errno == EINTR);
+    if (n != 1) result = -ECHILD; /* the child is gone */
+  }
+  close(sync_fd);
+  return result;
+}
+
 static pid_t spawn(struct spawn_args *args, int clone_flags, const char *uid_map, const char *gid_map, int *err);
 
 pid_t hops_spawn_userns(const char *path, char *const argv[], char *const envp[],
@@ -200,15 +217,7 @@ static pid_t spawn(struct spawn_args *args, int clone_flags, const char *uid_map
   if (pid < 0) { free(stack); *err = clone_errno; close(pipefd[0]); if (uid_map) close(syncfd[1]); return -1; }
 
   if (uid_map) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
-    int result = write_file(path, uid_map);
-    if (result == 0) {
-      snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
-      result = write_file(path, gid_map);
-    }
-    if (result == 0 && write(syncfd[1], "m", 1) != 1) result = -errno;
-    close(syncfd[1]);
+    int result = hops_release_child(pid, uid_map, gid_map, syncfd[1]);
     if (result < 0) {
       kill(pid, SIGKILL);
       int status;

@@ -39,4 +39,9 @@ static inline void report_and_exit(int fd, int error) {
    still open. */
 int hops_child_setup(struct spawn_args *a);
 
+/* In the parent: writes a child's uid and gid maps, then the byte on
+   `sync_fd` (which it closes) that lets the child go on. 0, or -errno
+   (-ECHILD when the child is gone). */
+int hops_release_child(pid_t pid, const char *uid_map, const char *gid_map, int sync_fd);
+
 #endif

@@ -111,16 +111,6 @@ int hops_zygote_serve(int channel) {
   }
 }
 
-static int write_all_text(const char *path, const char *text) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  size_t length = strlen(text);
-  ssize_t n = write(fd, text, length);
-  int result = n == (ssize_t)length ? 0 : (n < 0 ? -errno : -EIO);
-  close(fd);
-  return result;
-}
-
 pid_t hops_zygote_request(int channel, const int *fds, int nfds, const int *join_fds, int njoin, int clone_flags,
                           int new_session, int with_user_namespace, struct hops_zygote_pending *pending, int *err) {
   *err = 0;
@@ -160,22 +150,7 @@ pid_t hops_zygote_request(int channel, const int *fds, int nfds, const int *join
 }
 
 int hops_zygote_finish(pid_t pid, const char *uid_map, const char *gid_map, struct hops_zygote_pending *pending) {
-  int result = 0;
-  if (pending->sync >= 0) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
-    result = write_all_text(path, uid_map);
-    if (result == 0) {
-      snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
-      result = write_all_text(path, gid_map);
-    }
-    if (result == 0) {
-      ssize_t w;
-      do { w = write(pending->sync, "x", 1); } while (w < 0 && errno == EINTR);
-      if (w != 1) result = -ECHILD; /* the child died: not EPIPE, which says the zygote is gone */
-    }
-    close(pending->sync);
-  }
+  int result = pending->sync >= 0 ? hops_release_child(pid, uid_map, gid_map, pending->sync) : 0;
   int child_error = 0;
   ssize_t r;
   do { r = read(pending->report, &child_error, sizeof child_error); } while (r < 0 && errno == EINTR);

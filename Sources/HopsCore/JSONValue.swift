@@ -375,6 +375,12 @@ extension JSONValue {
       return try int(key)
     }
 
+    /// A signal number (or any integer of at most 32 bits).
+    public func int32(_ key: String) throws(Mismatch) -> Int32 {
+      guard let number = member(key)?.int64, let value = Int32(exactly: number) else { throw mismatch(key, "a 32-bit integer") }
+      return value
+    }
+
     /// An integer of at most 32 bits, unsigned.
     public func uint32(_ key: String) throws(Mismatch) -> UInt32 {
       guard let number = member(key)?.uint64, let value = UInt32(exactly: number) else {

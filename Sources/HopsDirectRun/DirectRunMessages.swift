@@ -197,11 +197,7 @@ extension DirectRunInput {
     let (kind, members) = try JSONValue.Members.enumCase(parsing: bytes)
     switch kind {
     case "request": self = .request(try DirectRunRequest(json: try members.object("_0")))
-    case "signal":
-      guard let number = Int32(exactly: try members.int("_0")) else {
-        throw JSONValue.Mismatch(path: "signal._0", expected: "a signal number")
-      }
-      self = .signal(number)
+    case "signal": self = .signal(try members.int32("_0"))
     default: throw JSONValue.Mismatch(path: kind, expected: "request or signal")
     }
   }

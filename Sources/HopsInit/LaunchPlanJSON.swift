@@ -116,11 +116,7 @@ extension InitRequest {
     let (kind, members) = try JSONValue.Members.enumCase(parsing: bytes)
     switch kind {
     case "exec": self = .exec(try ExecPlan(json: try members.object("_0")))
-    case "signal":
-      guard let signal = Int32(exactly: try members.int("signal")) else {
-        throw JSONValue.Mismatch(path: "signal.signal", expected: "a signal number")
-      }
-      self = .signal(exec: try members.int("exec"), signal: signal)
+    case "signal": self = .signal(exec: try members.int("exec"), signal: try members.int32("signal"))
     default: throw JSONValue.Mismatch(path: kind, expected: "exec or signal")
     }
   }

@@ -36,7 +36,7 @@ public enum DetachedMounts {
     var message = [CChar](repeating: 0, count: 256)
     let fd = hops_overlay_mount(lower.joined(separator: ":"), upper, work, attributes.rawValue, &message, message.count)
     if fd < 0 {
-      let reason = String(cString: message)
+      let reason = CText.string(message)
       throw SyscallError("overlay", errno: -fd, detail: reason.isEmpty ? "fsmount" : reason)
     }
     return fd

@@ -56,9 +56,10 @@ public struct SandboxLauncher: Sendable {
     self.starter = starter
     // Warm cgroups get the default profile's limits, which most runs ask for
     // (apply then writes nothing on their path); others get theirs written.
-    var defaultLimits = (try? ProfileStore(home: home).load("default")).map { Self.cgroupLimits($0.policy.limits) } ?? CgroupLimits()
-    defaultLimits.cpuset = nil  // a warm one has no cpuset cgroup (WarmPool)
-    let warmLimits = defaultLimits
+    // (No cpuset: a warm one has no cpuset cgroup, see WarmPool.)
+    var defaultLimits = (try? ProfileStore(home: home).load("default"))?.policy.limits ?? ResourceLimits()
+    defaultLimits.cpuset = nil
+    let warmLimits = Self.cgroupLimits(defaultLimits)
     self.pool = warm > 0
       ? WarmPool(
         size: warm,
@@ -201,8 +202,6 @@ public struct SandboxLauncher: Sendable {
     let seccomp = try SeccompCompiler.shared.program(for: policy.syscalls)
     let limits = Self.cgroupLimits(policy.limits)
 
-    // hops-init, in the sandbox's namespaces and waiting for its plan: a warm
-    // one gets its limits now; one started here is made with them.
     // takeWarm checked a warm one's prepared root against the default rootfs;
     // if `hops init` replaced that rootfs since, the tree resolved above is
     // the sandbox's, and the warm one (standing on the old one) is not used.
@@ -214,6 +213,8 @@ public struct SandboxLauncher: Sendable {
       unused = nil
       stale.discard()
     }
+    // hops-init, in the sandbox's namespaces and waiting for its plan: a warm
+    // one gets its limits now; one started here is made with them.
     let started: StartedInit
     if let warm {
       unused = nil

@@ -16,9 +16,10 @@ import Synchronization
 ///
 /// Nothing of a request is in a warm hops-init: its cgroup has the default
 /// profile's limits, and a request's own are written over them at launch
-/// (SandboxCgroup.apply writes only what differs); its filesystem is built and
-/// its command chosen at launch, exactly as for one started on the spot. A sandbox that needs what a warm one lacks (a
-/// cpuset cgroup) is started on the spot.
+/// (SandboxCgroup.apply writes only what differs); its filesystem is built
+/// and its command chosen at launch, exactly as for one started on the spot.
+/// A sandbox that needs what a warm one lacks (a cpuset cgroup) is started on
+/// the spot.
 public final class WarmPool: Sendable {
   /// How many are kept ready.
   public let size: Int
@@ -59,7 +60,7 @@ public final class WarmPool: Sendable {
   /// launch starts one itself). Only an accepted one leaves the pool, so a
   /// request no warm one can serve wakes no refill. One that died while
   /// waiting (killed from outside) is discarded, not given.
-  func take(where serves: (StartedInit) -> Bool = { _ in true }) -> StartedInit? {
+  func take(where serves: (StartedInit) -> Bool) -> StartedInit? {
     var dead: [StartedInit] = []
     defer {
       if !dead.isEmpty {
