@@ -68,6 +68,19 @@ int hops_overlay_mount(const char *lowerdir, const char *upperdir, const char *w
   return mnt < 0 ? -error : (int)mnt;
 }
 
+int hops_tmpfs_mount(unsigned long long attributes) {
+  long fs = syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+  if (fs < 0) return -errno;
+  int result = 0;
+  if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
+      syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    result = -errno;
+  long mnt = result == 0 ? syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attributes) : -1;
+  if (result == 0 && mnt < 0) result = -errno;
+  close((int)fs);
+  return result < 0 ? result : (int)mnt;
+}
+
 int hops_move_mount(int from_fd, int to_dirfd, const char *to_path) {
   unsigned flags = MOVE_MOUNT_F_EMPTY_PATH | (to_path[0] == 0 ? MOVE_MOUNT_T_EMPTY_PATH : 0);
   long r = syscall(SYS_move_mount, from_fd, "", to_dirfd, to_path, flags);

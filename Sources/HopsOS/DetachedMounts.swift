@@ -42,6 +42,14 @@ public enum DetachedMounts {
     return fd
   }
 
+  /// A detached, empty tmpfs (its root mode 0700). Its memory is charged to
+  /// whoever writes into it, and freed when the last mount of it goes.
+  public static func tmpfs(attributes: Attributes) throws(SyscallError) -> Int32 {
+    let fd = hops_tmpfs_mount(attributes.rawValue)
+    if fd < 0 { throw SyscallError("fsmount", errno: -fd, detail: "tmpfs") }
+    return fd
+  }
+
   /// Attaches a detached mount onto the directory (or file) at `target`, whose
   /// last component must not be a symlink.
   public static func attach(_ fd: Int32, at target: String) throws(SyscallError) {

@@ -22,6 +22,9 @@ public final class Sandbox: Sendable {
   public let limits: ResourceLimits
   /// The overlayfs lower directories the sandbox's root stands on.
   public let lowerDirs: [String]
+  /// Whether what it writes to its root is held in memory (and so counts
+  /// toward its memory limit); see SandboxMountBuilder.Layers.
+  public let layersInMemory: Bool
   public let command: [String]
   /// Seconds since the Unix epoch, and on the monotonic clock, at launch.
   public let startedAt: Double
@@ -58,9 +61,10 @@ public final class Sandbox: Sendable {
   init(
     directory: String, rootfs: RootfsInfo, record: SandboxRecord, channel: ControlChannel, main: ProcessStreams?,
     cgroup: SandboxCgroup?, limits: ResourceLimits, network: SandboxNetwork?,
-    pendingReport: InitReport? = nil, lowerDirs: [String] = [],
+    pendingReport: InitReport? = nil, lowerDirs: [String] = [], layersInMemory: Bool = false,
     execDefaults: (environment: [String], workingDirectory: String, user: String?), ids: UserIDRange? = nil
   ) {
+    self.layersInMemory = layersInMemory
     self.ids = ids
     self.id = record.id
     self.directory = directory
@@ -270,7 +274,9 @@ public final class Sandbox: Sendable {
     } else if usage.oomKilled {
       // The kernel's own counter says the OOM killer struck in this sandbox.
       let limit = limits.memoryBytes.map { " (limit \(Self.formatMiB($0)))" } ?? ""
-      exit.message = "sandbox killed: out of memory\(limit)"
+      // Files the sandbox wrote may be what filled it, which nothing else tells.
+      let files = layersInMemory ? "; files written to its root or /tmp are held in memory and count toward it" : ""
+      exit.message = "sandbox killed: out of memory\(limit)\(files)"
       if exit.signal == SIGKILL || exit.code == 137 { exit.code = 137 }
     }
     let record = state.withLock { state in

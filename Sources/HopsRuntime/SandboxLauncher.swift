@@ -84,11 +84,11 @@ public struct SandboxLauncher: Sendable {
   /// leaves the warm one as it was, or dead (and then skipped).
   static func prepare(_ started: StartedInit, lowers: [String]) {
     guard let ids = started.ids, let identity = PreparedRoot(lowers: lowers),
-      let builder = try? SandboxMountBuilder(initPid: started.pid, rootID: ids.base)
+      let builder = try? SandboxMountBuilder(initPid: started.pid, rootID: ids.base, layers: .memory)
     else { return }
     defer { builder.closeAll() }
     do {
-      let root = try builder.root(lowers: lowers, sandboxDirectory: started.directory)
+      let root = try builder.root(lowers: lowers)
       try ControlChannel(fd: started.control).send(LaunchPlan.prepareFrame, descriptors: [builder.descriptors[root]])
       started.preparedRoot = identity
     } catch {
@@ -103,12 +103,12 @@ public struct SandboxLauncher: Sendable {
   public func stopZygote() { zygote?.stop() }
 
   /// A warm hops-init for a sandbox with this policy, if one is ready and the
-  /// sandbox needs nothing a warm one lacks: a command (an idle sandbox's
-  /// hops-init has no streams) and no cpuset (a warm cgroup has none). The
-  /// sandbox's id is then the warm one's; `launch` takes it over, or the caller
-  /// discards it.
+  /// sandbox needs nothing a warm one lacks: its writable layers are in memory
+  /// (as a warm one's prepared root has them, see `layersInMemory`), and it
+  /// has no cpuset (a warm cgroup has none). The sandbox's id is then the warm
+  /// one's; `launch` takes it over, or the caller discards it.
   public func takeWarm(for policy: Policy, kind: SandboxRecord.Kind) -> StartedInit? {
-    guard kind != .created, policy.limits.cpuset == nil else { return nil }
+    guard Self.layersInMemory(policy, kind: kind), policy.limits.cpuset == nil else { return nil }
     // One with a prepared root stands on the default rootfs: it serves only a
     // sandbox on that very rootfs, and stays in the pool for any other.
     let onDefault = policy.rootfs == Policy.defaultRootfs
@@ -122,6 +122,15 @@ public struct SandboxLauncher: Sendable {
       Threads.detach(name: "hopsd-discard") { warm.discard() }
     }
     return nil
+  }
+
+  /// Whether a sandbox's writable layers go in memory: when its files end
+  /// with its command (`hops run`, attached or detached, not `--keep`). A kept
+  /// one's are looked at after its end, and a created one is a place to work
+  /// in for as long as one likes: theirs are on disk, in their directory.
+  /// See SandboxMountBuilder.Layers.
+  static func layersInMemory(_ policy: Policy, kind: SandboxRecord.Kind) -> Bool {
+    kind != .created && !policy.keep
   }
 
   /// A warm hops-init taken but not launched (the request was refused first).
@@ -242,7 +251,10 @@ public struct SandboxLauncher: Sendable {
     var builder: SandboxMountBuilder?
     defer { builder?.closeAll() }
     do {
-      var (workspaceMount, mounts) = try Self.planMounts(policy, directory: directory)
+      // Without a user namespace hops-init mounts the overlays itself, by path:
+      // their layers are then always on disk.
+      let inMemory = started.ids != nil && Self.layersInMemory(policy, kind: options.kind)
+      var (workspaceMount, mounts) = try Self.planMounts(policy, directory: directory, layersOnDisk: !inMemory)
       if policy.network == .outbound || policy.network == .full {
         guard let hostNetwork else {
           throw HopsError(.unavailable, "the \(policy.network.rawValue) network mode is unavailable: no free Hops network slot")
@@ -285,12 +297,13 @@ public struct SandboxLauncher: Sendable {
 
       if let ids = started.ids {
         // Its mounts, built here and passed to it (see SandboxMountBuilder).
-        let mountBuilder = try SandboxMountBuilder(initPid: pid, rootID: ids.base)
+        let mountBuilder = try SandboxMountBuilder(
+          initPid: pid, rootID: ids.base, layers: inMemory ? .memory : .disk(directory: directory))
         builder = mountBuilder
         if started.preparedRoot != nil {
           plan.prepared = true
         } else {
-          plan.rootDescriptor = try mountBuilder.root(lowers: rootfs.lowerDirs, sandboxDirectory: directory)
+          plan.rootDescriptor = try mountBuilder.root(lowers: rootfs.lowerDirs)
         }
         plan.workspaceMount = try plan.workspaceMount.map { try mountBuilder.build($0) }
         plan.mounts = try plan.mounts.map { try mountBuilder.build($0) }
@@ -342,7 +355,7 @@ public struct SandboxLauncher: Sendable {
       return Sandbox(
         directory: directory, rootfs: rootfs.info, record: record, channel: channel, main: main,
         cgroup: started.cgroup, limits: policy.limits, network: network,
-        pendingReport: pendingReport, lowerDirs: rootfs.lowerDirs,
+        pendingReport: pendingReport, lowerDirs: rootfs.lowerDirs, layersInMemory: inMemory,
         execDefaults: (environment, policy.workingDirectory, rootfs.config?.user), ids: started.ids)
     } catch {
       closeAll()
@@ -356,18 +369,21 @@ public struct SandboxLauncher: Sendable {
     }
   }
 
-  /// Turns the policy's filesystem view into mounts, creating the upper and work
-  /// directories of overlays inside the sandbox directory (so they go with it).
+  /// Turns the policy's filesystem view into mounts. With `layersOnDisk` it
+  /// creates the upper and work directories of overlays inside the sandbox
+  /// directory (so they go with it); else it leaves them empty, for
+  /// SandboxMountBuilder to make in memory.
   ///
   /// `filesystem` decides about the host paths the sandbox is given (workspace and
   /// allowed paths): without read they are not shown, without write read-only,
   /// without execute noexec.
-  static func planMounts(_ policy: Policy, directory: String) throws -> (PlanMount?, [PlanMount]) {
+  static func planMounts(_ policy: Policy, directory: String, layersOnDisk: Bool) throws -> (PlanMount?, [PlanMount]) {
     let access = policy.filesystem
     let readOnly = !access.contains(.write)
     let noExec = !access.contains(.execute)
     var counter = 0
     func overlayDirectories() throws -> (String, String) {
+      guard layersOnDisk else { return ("", "") }
       counter += 1
       let base = directory + "/mounts/\(counter)"
       for path in [directory + "/mounts", base, base + "/upper", base + "/work"] where mkdir(path, 0o700) != 0 && errno != EEXIST {

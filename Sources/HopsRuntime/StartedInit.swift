@@ -75,23 +75,40 @@ public final class StartedInit: @unchecked Sendable {
   }
 }
 
-/// A sandbox's directory on the host: the overlay's upper and work directories
-/// (what the sandbox wrote) and, without user namespaces, the mount point of
-/// its root (hops-init then mounts the overlay there itself; with them the
-/// daemon builds it detached, and no mount point is needed on the host).
+/// A sandbox's directory on the host: its record and, for a sandbox that
+/// stays after its run (kept, detached, created), the overlay's upper and work
+/// directories (what it wrote). A sandbox thrown away after its run has them
+/// in memory instead (SandboxMountBuilder's `Layers`). Without user namespaces
+/// the directory also holds the mount point of its root (hops-init then
+/// mounts the overlay there itself, by path, so its layers are always here).
 enum SandboxDirectory {
-  /// Makes it, empty; the upper directory becomes the sandbox's "/", which must
-  /// be traversable.
+  /// Makes it, empty; with `rootMountPoint` (no user namespace) also the root
+  /// overlay's upper and work directories and its mount point.
   static func create(_ directory: String, rootMountPoint: Bool) throws {
-    let paths = [directory, directory + "/upper", directory + "/work"] + (rootMountPoint ? [directory + "/rootfs"] : [])
-    for path in paths {
-      guard mkdir(path, 0o700) == 0 else {
-        let error = errno
-        remove(directory)
-        throw HopsError.failed("cannot create \(path): \(errnoString(error))")
-      }
+    guard mkdir(directory, 0o700) == 0 else {
+      throw HopsError.failed("cannot create \(directory): \(errnoString(errno))")
     }
-    chmod(directory + "/upper", 0o755)
+    guard rootMountPoint else { return }
+    do {
+      _ = try makeRootLayer(in: directory)
+      guard mkdir(directory + "/rootfs", 0o700) == 0 else {
+        throw HopsError.failed("cannot create \(directory)/rootfs: \(errnoString(errno))")
+      }
+    } catch {
+      remove(directory)
+      throw error
+    }
+  }
+
+  /// The root overlay's upper and work directories, on disk in `directory`;
+  /// the upper one becomes the sandbox's "/", which must be traversable.
+  static func makeRootLayer(in directory: String) throws -> (upper: String, work: String) {
+    let (upper, work) = (directory + "/upper", directory + "/work")
+    for path in [upper, work] where mkdir(path, 0o700) != 0 {
+      throw HopsError.failed("cannot create \(path): \(errnoString(errno))")
+    }
+    chmod(upper, 0o755)
+    return (upper, work)
   }
 
   static func remove(_ directory: String) {
