@@ -24,6 +24,12 @@ let staticStart: [LinkerSetting] = [
   .unsafeFlags(["-static-executable", "-Xlinker", "--no-export-dynamic", "-l_FoundationCollections", "-l_FoundationCShims"])
 ]
 
+/// The `hops` front is C alone: linked fully static, and without the Swift
+/// startup object (swiftrt.o), whose constructor would register the image
+/// with the Swift runtime and pull all of it in. Nothing of the runtime is
+/// then linked (the archives' members are only taken for symbols the C uses).
+let cStart: [LinkerSetting] = [.unsafeFlags(["-static-executable", "-nostartfiles"])]
+
 let package = Package(
   name: "hops",
   platforms: [.macOS(.v15)],
@@ -49,6 +55,8 @@ let package = Package(
     .target(name: "HopsCore", swiftSettings: strict),
     // The few C functions that must run between fork and exec, or that Swift cannot call.
     .target(name: "CHops"),
+    // The `hops` front's common run, in C: a new process at every command.
+    .target(name: "CFront"),
     // zlib and OpenSSL for reading and checking images, apart so that only
     // HopsImage links them.
     .target(name: "CArchive", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("crypto")]),
@@ -110,7 +118,7 @@ let package = Package(
             swiftSettings: strict),
     // `hops`: the front (the common run, straight to the daemon), and the full
     // command line it hands everything else to.
-    .executableTarget(name: "hops", dependencies: ["HopsDirectRun"], swiftSettings: strict, linkerSettings: staticStart),
+    .executableTarget(name: "hops", dependencies: ["CFront"], linkerSettings: cStart),
     .executableTarget(name: "hops-cli", dependencies: ["HopsCLI"], swiftSettings: strict, linkerSettings: fastStart),
     .executableTarget(name: "hopsd", dependencies: ["HopsDaemon"], swiftSettings: strict),
     .executableTarget(name: "hops-init", dependencies: ["HopsInit"], swiftSettings: strict, linkerSettings: staticStart),
@@ -122,7 +130,7 @@ let package = Package(
     .testTarget(name: "HopsInitTests", dependencies: ["HopsInit"]),
     .testTarget(name: "HopsOSTests", dependencies: ["HopsOS"]),
     .testTarget(name: "HopsAPITests", dependencies: ["HopsAPI", "HopsCore", "HopsPolicy"]),
-    .testTarget(name: "HopsCLITests", dependencies: ["HopsCLI", "HopsPolicy", "HopsDirectRun", "HopsCore"]),
+    .testTarget(name: "HopsCLITests", dependencies: ["HopsCLI", "HopsPolicy", "HopsDirectRun", "HopsCore", "CFront"]),
     .testTarget(name: "HopsRuntimeTests", dependencies: ["HopsRuntime", "HopsCore", "HopsPolicy", "CSeccomp"]),
   ]
 )

@@ -4,7 +4,7 @@ import HopsPolicy
 
 /// The policy as the CLI builds it, in its own directory and with its own
 /// rights: for `hops create`, for runs that go through gRPC, and to show it
-/// (`--verbose`). Direct runs leave this to the daemon (see QuickRun).
+/// (`--verbose`). Direct runs leave this to the daemon (see CFront).
 extension SandboxSettings {
   func buildPolicy(path: String?, home: HopsHome) throws -> (Policy, Profile) {
     try buildPolicy(

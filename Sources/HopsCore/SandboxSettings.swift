@@ -1,9 +1,10 @@
 import Glibc
 
 /// What the sandbox flags of `hops run` and `hops create` say, as plain values:
-/// ArgumentParser (the CLI's SandboxOptions) and QuickRun both read them into
-/// this, a direct run carries it to the daemon as it is, and HopsPolicy makes
-/// the policy from it on top of a profile.
+/// ArgumentParser (the CLI's SandboxOptions) reads them into this, the `hops`
+/// front (CFront) writes the same as a direct run's JSON, a direct run
+/// carries it to the daemon as it is, and HopsPolicy makes the policy from it
+/// on top of a profile.
 public struct SandboxSettings: Equatable, Codable, Sendable {
   public var profile: String?
   public var policyFile: String?

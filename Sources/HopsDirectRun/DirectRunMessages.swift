@@ -5,8 +5,9 @@ import HopsCore
 // input is the request, sent with the command's stdin, stdout and stderr as
 // descriptors (SCM_RIGHTS): the sandbox's command reads and writes them itself,
 // nothing is relayed. Only pipes, regular files, non-terminal character
-// devices and connected stream sockets are taken. Not gRPC: the client is the
-// small `hops` front, which links no protobuf or HTTP/2 code (see QuickRun).
+// devices and connected stream sockets are taken. Not gRPC: the clients are
+// the small `hops` front, in C (CFront, which writes and reads these same
+// layouts), and hops-cli's runs that need no terminal.
 
 /// Client to daemon.
 public enum DirectRunInput: Codable, Equatable, Sendable {

@@ -1,13 +1,17 @@
+import CFront
+import Foundation
+import HopsCore
 import Testing
 
 @testable import HopsCLI
 @testable import HopsDirectRun
 
-/// QuickRun reads `hops run` without ArgumentParser: for every command line it
-/// takes, it must read exactly what ArgumentParser reads, and it must hand
-/// back every command line it does not fully understand.
+/// The `hops` front (CFront, in C) reads `hops run` without ArgumentParser: for
+/// every command line it takes, the request it sends must say exactly what
+/// ArgumentParser reads, and it must hand back every command line it does not
+/// fully understand.
 @Suite struct QuickRunTests {
-  /// Command lines QuickRun takes, each checked against ArgumentParser.
+  /// Command lines the front takes, each checked against ArgumentParser.
   static let taken: [[String]] = [
     ["run", "--", "/bin/true"],
     ["run", "/tmp", "--", "sh", "-c", "echo hi"],
@@ -16,11 +20,18 @@ import Testing
     ["run", "--network", "loopback", "--allow-net", "10.0.0.0/8:80", "--allow-net=192.168.0.0/16", "--", "true"],
     ["run", "-e", "A=1", "--env", "B=2", "--env=C=3", "-w", "/", "--hostname", "box", "--", "env"],
     ["run", "--profile", "strict", "--timeout", "5s", "--max-processes", "50", "--keep", "--", "true"],
-    ["run", "--config", "/etc/hops.toml", "--rootfs", "alpine", "--cpuset", "0-1", "--", "true"],
+    ["run", "--config", policyFile, "--rootfs", "alpine", "--cpuset", "0-1", "--", "true"],
     ["run", "--workspace-mode", "overlay", "--name", "job-1", "-i", "--no-auto-start", ".", "--", "cat"],
     ["run", "--no-interactive", "-p", "8080:80", "--publish", "8443:443/tcp", "--", "true"],
     ["run", "--", "/bin/sh", "--memory", "not-ours"],
+    // Texts JSON must escape, and text beyond ASCII.
+    ["run", "-e", "A=\"quoted\" back\\slash\nnew\ttab\u{1}\u{7f} é ✓ 𝄞", "--hostname", "", "--", "echo", "ü", ""],
+    ["run", "--max-processes=+7", "--", "true"],
   ]
+
+  /// A policy file the front reads and sends as text (a profile of the policy tests).
+  static let policyFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../HopsPolicyTests/Fixtures/valid/original-build.toml").standardized.path
 
   /// Command lines it hands back to ArgumentParser.
   static let handedBack: [[String]] = [
@@ -42,22 +53,43 @@ import Testing
     ["run", "one", "two", "--", "true"],
     ["run", "--unknown", "--", "true"],
     ["run", "--timeout", "-5", "--", "true"],
+    ["run", "--env=", "--", "true"],
+    ["run", "--memory=", "--", "true"],
   ]
 
-  @Test(arguments: taken) func readsWhatArgumentParserReads(_ arguments: [String]) throws {
-    let quick = try #require(QuickRun.parse(arguments))
+  /// What the front makes of `arguments`: nil when it hands them back, else
+  /// its request as the daemon reads it, and the switches only it looks at.
+  static func front(_ arguments: [String]) throws -> (request: DirectRunRequest, interactive: Bool, noInteractive: Bool, noAutoStart: Bool)? {
+    let texts = arguments.map { strdup($0) }
+    defer { texts.forEach { free($0) } }
+    var run = hops_quick_run()
+    let parsed = texts.withUnsafeBufferPointer { hops_quick_run_parse(Int32(arguments.count), $0.baseAddress, &run) }
+    guard parsed == 1 else { return nil }
+    defer { hops_quick_run_free(&run) }
+    var length = 0
+    let json = try #require(hops_quick_run_request(&run, &length))
+    defer { free(json) }
+    let input = try DirectRunInput(json: Array(UnsafeRawBufferPointer(start: json, count: length)))
+    guard case .request(let request) = input else { throw HopsError.failed("not a request: \(input)") }
+    return (request, run.interactive != 0, run.no_interactive != 0, run.no_auto_start != 0)
+  }
+
+  @Test(arguments: taken) func sendsWhatArgumentParserReads(_ arguments: [String]) throws {
+    let quick = try #require(try Self.front(arguments))
     let run = try Run.parse(Array(arguments.dropFirst()))
-    #expect(quick.settings == run.sandbox.settings)
-    #expect(quick.path == run.path)
-    #expect(quick.command == run.command)
-    #expect(quick.name == run.name)
+    #expect(quick.request.settings == run.sandbox.settings)
+    #expect(quick.request.workspace == (try SandboxSettings.absoluteDirectory(run.path ?? ".")))
+    #expect(quick.request.command == run.command)
+    #expect(quick.request.name == run.name)
+    #expect(quick.request.terminalType == getenv("TERM").map { String(cString: $0) })
+    #expect(quick.request.policyFile == (try run.sandbox.settings.policyFile.map(PolicyFileText.read)))
     #expect(quick.interactive == run.interactive)
     #expect(quick.noInteractive == run.noInteractive)
     #expect(quick.noAutoStart == run.daemon.noAutoStart)
     #expect(!run.detach && !run.tty && !run.verbose)
   }
 
-  @Test(arguments: handedBack) func handsBackWhatItDoesNotKnow(_ arguments: [String]) {
-    #expect(QuickRun.parse(arguments) == nil)
+  @Test(arguments: handedBack) func handsBackWhatItDoesNotKnow(_ arguments: [String]) throws {
+    #expect(try Self.front(arguments) == nil)
   }
 }
