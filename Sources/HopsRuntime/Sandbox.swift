@@ -155,7 +155,7 @@ public final class Sandbox: Sendable {
       if ready <= 0 { continue }
       let open = (try? channel.fill()) ?? false
       while let frame = try? channel.nextFrame() {
-        guard let decoded = try? JSONDecoder().decode(InitReport.self, from: Data(frame)) else { continue }
+        guard let decoded = try? InitReport(json: frame) else { continue }
         handle(decoded, report: &report)
       }
       tellIfExited()

@@ -332,7 +332,7 @@ public struct SandboxLauncher: Sendable {
       if terminal != nil {
         // hops-init sends the terminal's master, or (if it failed first) its report.
         if let frame = try channel.receive() {
-          let report = try? JSONDecoder().decode(InitReport.self, from: Data(frame))
+          let report = try? InitReport(json: frame)
           if report == .terminal, let fd = channel.takeDescriptors(1)?.first {
             terminalFD = fd
             opened.append(fd)

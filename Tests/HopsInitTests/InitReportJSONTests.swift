@@ -3,9 +3,9 @@ import Testing
 
 @testable import HopsInit
 
-/// hops-init writes its reports by hand; the daemon reads them with
-/// JSONDecoder. Every case, and messages that need escaping, must come back
-/// as they were, and read the same as JSONEncoder's own output.
+/// hops-init writes its reports by hand; the daemon reads them by hand too.
+/// Every case, and messages that need escaping, must come back as they were,
+/// and read the same as JSONEncoder's own output and JSONDecoder's reading.
 @Suite struct InitReportJSONTests {
   static let reports: [InitReport] = [
     .started(pid: 2), .terminal, .exited(code: 0, signal: 0), .exited(code: 137, signal: 9),
@@ -20,5 +20,13 @@ import Testing
     #expect(decoded == report)
     let fromEncoder = try JSONDecoder().decode(InitReport.self, from: JSONEncoder().encode(report))
     #expect(fromEncoder == decoded)
+    #expect(try InitReport(json: Array(report.json.utf8)) == report)
+    #expect(try InitReport(json: Array(try JSONEncoder().encode(report))) == report)
+  }
+
+  @Test func refusesWhatIsNoReport() {
+    for text in [#"{"stopped":{}}"#, #"{"exited":{"code":0}}"#, #"{"started":{"pid":"1"}}"#, "[]", #"{"a":{},"b":{}}"#] {
+      #expect(throws: (any Error).self, "\(text)") { try InitReport(json: Array(text.utf8)) }
+    }
   }
 }
