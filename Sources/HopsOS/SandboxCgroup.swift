@@ -44,6 +44,9 @@ public final class SandboxCgroup: Sendable {
 
   public static let parentName = "hops"
 
+  /// Parent sets this process has prepared (see create).
+  private static let preparedParents = Mutex<Set<String>>([])
+
   /// The limits written so far (see apply).
   private let applied = Mutex(CgroupLimits())
 
@@ -70,8 +73,17 @@ public final class SandboxCgroup: Sendable {
 
   /// Makes the parent (once) and this cgroup, and writes the limits.
   public func create(limits: CgroupLimits) throws(SyscallError) {
-    try prepareParent()
-    for directory in uniqueDirectories {
+    // Once per process and set of parents: on v2 preparing writes the root's
+    // and the parent's subtree_control, which take the cgroup lock.
+    let parents = uniqueDirectories.map { String($0[..<($0.lastIndex(of: "/") ?? $0.endIndex)]) }.joined(separator: ":")
+    if !Self.preparedParents.withLock({ $0.contains(parents) }) {
+      try prepareParent()
+      Self.preparedParents.withLock { _ = $0.insert(parents) }
+    }
+    for directory in uniqueDirectories where mkdir(directory, 0o755) != 0 && errno != EEXIST {
+      // A parent removed since (by hand): made again.
+      guard errno == ENOENT else { throw SyscallError("mkdir", errno: errno, detail: directory) }
+      try prepareParent()
       if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw SyscallError("mkdir", errno: errno, detail: directory) }
     }
     do {

@@ -33,8 +33,14 @@ struct InitStarter: Sendable {
     id: String, idle: Bool = false, limits: CgroupLimits = CgroupLimits(), withCpuset: Bool = false, warm: Bool = false
   ) throws -> StartedInit {
     let directory = warm ? home.warm(id: id) : home.sandbox(id: id)
-    try HomeSetup.ensureDirectories(home)
-    try SandboxDirectory.create(directory, rootMountPoint: !userNamespaces)
+    do {
+      try SandboxDirectory.create(directory, rootMountPoint: !userNamespaces)
+    } catch {
+      // The home's directories are made at the daemon's start; again only if
+      // something removed them since.
+      try HomeSetup.ensureDirectories(home)
+      try SandboxDirectory.create(directory, rootMountPoint: !userNamespaces)
+    }
     // Every sandbox gets a cgroup under Hops' parent, with its limits, before any
     // of its code runs: for the limits, and for its usage figures.
     let cgroup = cgroups.map { SandboxCgroup(hierarchy: $0, name: id, withCpuset: withCpuset) }

@@ -1,5 +1,6 @@
 """hopsd's life: status, start, stop, restart, auto-start, crash recovery."""
 import os
+import shutil
 import signal
 import stat
 import time
@@ -138,3 +139,13 @@ def test_daemon_log_file_records_runs(hops):
     hops("run", "--", "/bin/true", check=True)
     log = (hops.home / "hopsd.log").read_text()
     assert "sandbox started" in log and "sandbox ended" in log
+
+
+def test_a_removed_sandboxes_directory_is_made_again(own_daemon):
+    # No pool, so nothing of the daemon's is in the directory when it goes.
+    h = own_daemon(env={"HOPS_WARM_SANDBOXES": "0"})
+    assert h("run", "--", "/bin/true").returncode == 0
+    shutil.rmtree(h.home / "sandboxes")
+    r = h("run", "--", "/bin/echo", "again")
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"again\n", b"")
+    assert (h.home / "sandboxes").is_dir()
