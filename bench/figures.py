@@ -155,10 +155,19 @@ def memory():
 
 
 def disk():
+    """What a created sandbox (its layers on disk) and a run (its layers in
+    memory) add to the host's disk, writing nothing themselves."""
     sandbox = subprocess.run([hops, "create", "/tmp"], env=env, capture_output=True, check=True).stdout.decode().strip()
-    used = int(subprocess.run(["du", "-sb", f"{home}/sandboxes/{sandbox}"], capture_output=True).stdout.split()[0])
+    created = int(subprocess.run(["du", "-sb", f"{home}/sandboxes/{sandbox}"], capture_output=True).stdout.split()[0])
     subprocess.run([hops, "rm", "-f", sandbox], env=env, stdout=subprocess.DEVNULL)
-    return used
+    run = subprocess.Popen([hops, "run", "/tmp", "--", "/bin/sh", "-c", "echo up; exec sleep 5"], env=env,
+                           stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    run.stdout.readline()
+    [directory] = list(Path(home, "sandboxes").iterdir())
+    running = int(subprocess.run(["du", "-sb", str(directory)], capture_output=True).stdout.split()[0])
+    run.kill()
+    run.wait()
+    return created, running
 
 
 def main():
@@ -176,7 +185,9 @@ def main():
     print(f"{'per sandbox outside its cgroup (KiB)':40s} {outside / 1024:10.0f} {bwrap_per / 1024:10.0f} {'':>10s} {outside / bwrap_per:11.2f}  (daemon growth; bwrap's own process, private memory)")
     print(f"{'per sandbox with its hops-init (KiB)':40s} {(outside + init) / 1024:10.0f} {bwrap_per / 1024:10.0f} {'':>10s} {(outside + init) / bwrap_per:11.2f}  (hops-init is PID 1 inside the cgroup; private memory)")
     print(f"{'warm pool (hops-init waiting)':40s} {warm:10d} {warm_uss / 1024:10.0f} KiB private in all")
-    print(f"{'disk of a sandbox that writes nothing':40s} {disk() / 1024:10.1f} KiB")
+    created, running = disk()
+    print(f"{'disk of a sandbox that writes nothing':40s} {created / 1024:10.1f} KiB (hops create: layers on disk)")
+    print(f"{'disk of a run that writes nothing':40s} {running / 1024:10.1f} KiB (hops run: layers in memory)")
 
 
 main()
