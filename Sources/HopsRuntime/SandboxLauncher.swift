@@ -283,7 +283,10 @@ public struct SandboxLauncher: Sendable {
       record.workingDirectory = policy.workingDirectory
       record.environment = environment
       record.user = rootfs.config?.user
-      try record.save(to: directory)
+      // A run removed at its exit has no record on disk: the daemon holds it,
+      // and after a crash its directory alone says what to clean up (see
+      // CrashRecovery). One file fewer to make and remove at every run.
+      if !record.removedOnExit { try record.save(to: directory) }
       var plan = LaunchPlan(
         lowerDir: rootfs.lowerDirs.joined(separator: ":"), upperDir: directory + "/upper", workDir: directory + "/work",
         rootfsMount: directory + "/rootfs", workspace: policy.workspace,
