@@ -45,6 +45,24 @@ static size_t utf8_sequence(const unsigned char *s, const unsigned char *end) {
   return length;
 }
 
+/// How many bytes one U+FFFD stands for at `s`, which is not UTF-8: the
+/// longest start of a valid sequence there (Unicode's "maximal subpart", as
+/// Swift's String decodes), or the one byte.
+static size_t invalid_subpart(const unsigned char *s, const unsigned char *end) {
+  size_t length;
+  unsigned char low = 0x80, high = 0xbf;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf) length = 2;
+  else if (s[0] >= 0xe0 && s[0] <= 0xef) length = 3, low = s[0] == 0xe0 ? 0xa0 : 0x80, high = s[0] == 0xed ? 0x9f : 0xbf;
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4) length = 4, low = s[0] == 0xf0 ? 0x90 : 0x80, high = s[0] == 0xf4 ? 0x8f : 0xbf;
+  else return 1;
+  size_t taken = 1;
+  if (s + 1 < end && s[1] >= low && s[1] <= high) {
+    taken = 2;
+    while (taken < length && s + taken < end && (s[taken] & 0xc0) == 0x80) taken++;
+  }
+  return taken;
+}
+
 void json_string(struct json_out *out, const char *text) { json_bytes(out, text, strlen(text)); }
 
 void json_bytes(struct json_out *out, const char *bytes, size_t length) {
@@ -77,7 +95,7 @@ void json_bytes(struct json_out *out, const char *bytes, size_t length) {
     size_t sequence = utf8_sequence(s, end);
     if (sequence == 0) {
       append(out, "\xef\xbf\xbd", 3);  // U+FFFD
-      s++;
+      s += invalid_subpart(s, end);
     } else {
       append(out, (const char *)s, sequence);
       s += sequence;

@@ -16,7 +16,8 @@ struct json_out {
 
 void json_raw(struct json_out *out, const char *text);
 /// A JSON string of `text`, escaped as JSONText.quoted escapes; bytes that
-/// are not UTF-8 become U+FFFD, as Swift's String makes them.
+/// are not UTF-8 become U+FFFD, as Swift's String makes them (one for each
+/// maximal subpart).
 void json_string(struct json_out *out, const char *text);
 /// The same for `length` bytes, which may hold NUL.
 void json_bytes(struct json_out *out, const char *bytes, size_t length);

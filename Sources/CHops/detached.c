@@ -68,17 +68,33 @@ int hops_overlay_mount(const char *lowerdir, const char *upperdir, const char *w
   return mnt < 0 ? -error : (int)mnt;
 }
 
-int hops_tmpfs_mount(unsigned long long attributes) {
+int hops_tmpfs_mount(unsigned long long attributes, unsigned long long size_bytes) {
   long fs = syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
   if (fs < 0) return -errno;
+  char size[32];
+  snprintf(size, sizeof size, "%llu", size_bytes);
   int result = 0;
   if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
+      syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
       syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     result = -errno;
   long mnt = result == 0 ? syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attributes) : -1;
   if (result == 0 && mnt < 0) result = -errno;
   close((int)fs);
   return result < 0 ? result : (int)mnt;
+}
+
+int hops_tmpfs_resize(int mount_fd, unsigned long long size_bytes) {
+  long fs = syscall(SYS_fspick, mount_fd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+  if (fs < 0) return -errno;
+  char size[32];
+  snprintf(size, sizeof size, "%llu", size_bytes);
+  int result = 0;
+  if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
+      syscall(SYS_fsconfig, fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0)
+    result = -errno;
+  close((int)fs);
+  return result;
 }
 
 int hops_move_mount(int from_fd, int to_dirfd, const char *to_path) {

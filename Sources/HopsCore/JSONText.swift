@@ -1,5 +1,5 @@
 /// JSON written by hand, for the few messages a freshly started process sends
-/// first (a sandbox's hops-init, the `hops` front): JSONEncoder's first use in
+/// first (a sandbox's hops-init; the daemon's on every run's path): JSONEncoder's first use in
 /// a process costs the Swift runtime about half a millisecond of CPU, finding
 /// and instantiating the generic types of Codable; these messages need none of
 /// it. Each writer matches the synthesized Codable layout exactly (enum cases

@@ -1,5 +1,6 @@
 /// JSON read by hand: the counterpart of JSONText, for a message that a freshly
-/// started process reads first (the `hops` front reads the daemon's answer).
+/// started process reads first (hops-init reads its plan), and for the
+/// daemon's own reading of messages on every run's path.
 /// JSONDecoder would cost it the Swift runtime's lookup and instantiation of
 /// every generic type Codable touches (about half a millisecond), and its
 /// FoundationEssentials code, pages the process would fault in at every run.

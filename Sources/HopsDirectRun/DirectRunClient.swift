@@ -14,17 +14,17 @@ import HopsOS
 public struct DirectRunClient {
   let home: HopsHome
   let request: DirectRunRequest
-  let watchSignals: SignalWatcher?
+  let watchSignals: SignalWatcher
 
   /// Starts watching for the forwarded signals, calling its argument with each;
   /// returns what stops it.
   public typealias SignalWatcher = (@escaping @Sendable (Int32) -> Void) -> (() -> Void)
 
-  /// `watchSignals`: how a process with threads of its own (hops-cli) catches
-  /// the signals to forward; it cannot block them in every thread. Without
-  /// one, as in the single-threaded front, they are blocked and read from a
-  /// signalfd.
-  public init(home: HopsHome, request: DirectRunRequest, watchSignals: SignalWatcher? = nil) {
+  /// `watchSignals`: how the process catches the signals to forward. hops-cli
+  /// has threads of its own and cannot block them in every one, so Dispatch
+  /// catches them. (The single-threaded `hops` front, in C, blocks them and
+  /// reads a signalfd.)
+  public init(home: HopsHome, request: DirectRunRequest, watchSignals: @escaping SignalWatcher) {
     self.home = home
     self.request = request
     self.watchSignals = watchSignals
@@ -59,24 +59,16 @@ public struct DirectRunClient {
     do { try channel.send(Array(DirectRunInput.request(request).json.utf8), descriptors: streams) } catch {
       return nil
     }
-    // From here the forwarded signals go on as frames: read from a descriptor
-    // in the same poll as the daemon's messages, or from the caller's watcher.
-    let stopWatching = watchSignals? { number in try? channel.send(Array(DirectRunInput.signal(number).json.utf8)) }
-    defer { stopWatching?() }
-    let signals = watchSignals == nil ? try? ProcessControl.signalsToDescriptor(Self.forwardedSignals) : nil
-    defer { if let signals { close(signals) } }
-    var entries = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
-    if let signals { entries.append(pollfd(fd: signals, events: Int16(POLLIN), revents: 0)) }
+    // From here the forwarded signals go on as frames, from the caller's watcher.
+    let stopWatching = watchSignals { number in try? channel.send(Array(DirectRunInput.signal(number).json.utf8)) }
+    defer { stopWatching() }
+    var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     while true {
-      for index in entries.indices { entries[index].revents = 0 }
-      if poll(&entries, nfds_t(entries.count), -1) < 0 {
+      entry.revents = 0
+      if poll(&entry, 1, -1) < 0 {
         if errno == EINTR { continue }
         throw HopsError.failed("cannot wait for the sandbox: \(String(cString: strerror(errno)))")
       }
-      if let signals, entries[1].revents != 0, let number = Self.readSignal(signals) {
-        try? channel.send(Array(DirectRunInput.signal(number).json.utf8))
-      }
-      guard entries[0].revents != 0 else { continue }
       let open = (try? channel.fill()) ?? false
       while let frame = try? channel.nextFrame() {
         guard let output = DirectRunOutput(json: frame) else {
@@ -96,14 +88,6 @@ public struct DirectRunClient {
           .unavailable, "the connection to hopsd ended before the command did", hint: "see \(home.logFile)")
       }
     }
-  }
-
-  /// One signal's number from a signalfd (a 128-byte signalfd_siginfo).
-  private static func readSignal(_ fd: Int32) -> Int32? {
-    var info = [UInt8](repeating: 0, count: 128)
-    let n = info.withUnsafeMutableBytes { read(fd, $0.baseAddress!, 128) }
-    guard n == 128 else { return nil }
-    return Int32(bitPattern: info.withUnsafeBytes { $0.load(as: UInt32.self) })
   }
 }
 

@@ -19,8 +19,8 @@ public enum DirectRunInput: Codable, Equatable, Sendable {
 
 extension DirectRunInput {
   /// The message as JSONEncoder would write it, written by hand (see
-  /// JSONText): the `hops` front is a new process at every run. The daemon
-  /// reads it with JSONDecoder.
+  /// JSONText), as hops-cli sends it (the `hops` front writes the same in C).
+  /// The daemon reads it with `init(json:)`.
   public var json: String {
     switch self {
     case .request(let request): return #"{"request":{"_0":"# + request.json + "}}"
@@ -143,8 +143,8 @@ extension DirectRunExit {
 
 extension DirectRunOutput {
   /// Reads the daemon's message (the synthesized Codable layout) by hand (see
-  /// JSONValue): the front reads it at every run. Nil for anything else; unit
-  /// tests read what JSONEncoder and `json` write.
+  /// JSONValue), as hops-cli reads it (the `hops` front reads it in C). Nil
+  /// for anything else; unit tests read what JSONEncoder and `json` write.
   public init?(json bytes: [UInt8]) {
     guard let (kind, body) = (try? JSONValue(parsing: bytes))?.onlyMember else { return nil }
     switch kind {

@@ -258,6 +258,9 @@ struct SandboxFilesystem {
   /// Each mask is tried at once: a kernel without the file (ENOENT) needs
   /// none. (A stat before each was 20 lookups in a fresh /proc, 0.07 ms.)
   private func maskKernelInterfaces(_ root: String) throws(SyscallError) {
+    // The masks' source, there for sure: ENOENT below is a missing target.
+    var info = stat()
+    guard lstat(root + "/dev/null", &info) == 0 else { throw SyscallError("lstat", errno: errno, detail: root + "/dev/null") }
     for name in Self.maskedProcFiles {
       try unlessMissing { () throws(SyscallError) in try Mounts.bind(root + "/dev/null", root + "/proc/" + name) }
     }

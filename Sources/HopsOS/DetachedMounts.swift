@@ -42,12 +42,19 @@ public enum DetachedMounts {
     return fd
   }
 
-  /// A detached, empty tmpfs (its root mode 0700). Its memory is charged to
-  /// whoever writes into it, and freed when the last mount of it goes.
-  public static func tmpfs(attributes: Attributes) throws(SyscallError) -> Int32 {
-    let fd = hops_tmpfs_mount(attributes.rawValue)
+  /// A detached, empty tmpfs (its root mode 0700) of at most `sizeBytes`.
+  /// Its memory is charged to whoever writes into it, and freed when the last
+  /// mount of it goes.
+  public static func tmpfs(attributes: Attributes, sizeBytes: UInt64) throws(SyscallError) -> Int32 {
+    let fd = hops_tmpfs_mount(attributes.rawValue, sizeBytes)
     if fd < 0 { throw SyscallError("fsmount", errno: -fd, detail: "tmpfs") }
     return fd
+  }
+
+  /// Gives the tmpfs that `fd` (a mount of it) is a new size.
+  public static func resizeTmpfs(_ fd: Int32, sizeBytes: UInt64) throws(SyscallError) {
+    let result = hops_tmpfs_resize(fd, sizeBytes)
+    if result < 0 { throw SyscallError("fsconfig", errno: -result, detail: "tmpfs size") }
   }
 
   /// Attaches a detached mount onto the directory (or file) at `target`, whose

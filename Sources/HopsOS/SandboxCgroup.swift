@@ -87,7 +87,14 @@ public final class SandboxCgroup: Sendable {
       if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw SyscallError("mkdir", errno: errno, detail: directory) }
     }
     do {
-      try apply(limits)
+      do {
+        try apply(limits)
+      } catch where error.errno == ENOENT {
+        // A parent made again by someone else, without our controllers
+        // enabled (v2): prepared again, once.
+        try prepareParent()
+        try apply(limits)
+      }
     } catch {
       _ = remove()
       throw error
@@ -246,6 +253,17 @@ public final class SandboxCgroup: Sendable {
   /// Removes the cgroup; retries while the kernel still counts exiting tasks
   /// in it (EBUSY), up to `seconds`. True when it is gone.
   @discardableResult
+  /// Kills every process in it (a sandbox left behind by a daemon that died):
+  /// v2's cgroup.kill where there is one, else each pid it lists.
+  public func killAll() {
+    for directory in uniqueDirectories {
+      if hierarchy.version == .v2, (try? writeText(directory + "/cgroup.kill", "1")) != nil { continue }
+      for line in ((try? readText(directory + "/cgroup.procs")) ?? "").split(separator: "\n") {
+        if let pid = Int32(line) { kill(pid, SIGKILL) }
+      }
+    }
+  }
+
   public func remove(seconds: Double = 2) -> Bool {
     var remaining = uniqueDirectories
     let deadline = monotonicSeconds() + seconds

@@ -44,7 +44,13 @@ public enum CrashRecovery {
       }
       // Only this home's sandboxes: another daemon (another $HOPS_HOME) shares
       // the parent cgroup, and its cgroups are none of our business.
-      if let cgroups { SandboxCgroup(hierarchy: cgroups, name: id, withCpuset: true).remove(seconds: 1) }
+      if let cgroups {
+        let cgroup = SandboxCgroup(hierarchy: cgroups, name: id, withCpuset: true)
+        // A run removed at its exit has no record, so no pid to kill: what
+        // is left of it (had its hops-init survived) is found in its cgroup.
+        if record == nil { cgroup.killAll() }
+        cgroup.remove(seconds: 1)
+      }
       if var stopped = record, !stopped.removedOnExit {
         stopped.exitCode = 137
         stopped.exitSignal = SIGKILL

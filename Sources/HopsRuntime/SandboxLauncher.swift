@@ -60,12 +60,15 @@ public struct SandboxLauncher: Sendable {
     var defaultLimits = (try? ProfileStore(home: home).load("default"))?.policy.limits ?? ResourceLimits()
     defaultLimits.cpuset = nil
     let warmLimits = Self.cgroupLimits(defaultLimits)
+    let warmLayerBytes = Self.memoryLayerBytes(defaultLimits)
     self.pool = warm > 0
       ? WarmPool(
         size: warm,
         start: {
           let started = try starter.start(id: SandboxLauncher.newID(), limits: warmLimits, warm: true)
-          if let info = try? setup.ensureDefaultRootfs().0 { SandboxLauncher.prepare(started, lowers: [info.path]) }
+          if let info = try? setup.ensureDefaultRootfs().0 {
+            SandboxLauncher.prepare(started, lowers: [info.path], layerBytes: warmLayerBytes)
+          }
           return started
         },
         joinCgroups: { starter.join($0) })
@@ -82,18 +85,30 @@ public struct SandboxLauncher: Sendable {
   /// about two thirds of a sandbox's mount calls, then are off the run's path.
   /// Only with user namespaces (the daemon builds the root then); a failure
   /// leaves the warm one as it was, or dead (and then skipped).
-  static func prepare(_ started: StartedInit, lowers: [String]) {
+  static func prepare(_ started: StartedInit, lowers: [String], layerBytes: UInt64) {
     guard let ids = started.ids, let identity = PreparedRoot(lowers: lowers),
-      let builder = try? SandboxMountBuilder(initPid: started.pid, rootID: ids.base, layers: .memory)
+      let builder = try? SandboxMountBuilder(initPid: started.pid, rootID: ids.base, layers: .memory(sizeBytes: layerBytes))
     else { return }
     defer { builder.closeAll() }
     do {
       let root = try builder.root(lowers: lowers)
       try ControlChannel(fd: started.control).send(LaunchPlan.prepareFrame, descriptors: [builder.descriptors[root]])
       started.preparedRoot = identity
+      started.memoryLayers = builder.takeMemoryLayers()
+      started.memoryLayerBytes = layerBytes
     } catch {
       return
     }
+  }
+
+  /// The most a sandbox's in-memory layers hold, all together: three
+  /// quarters of its memory limit, so that a large write fails with ENOSPC,
+  /// as on a full disk, before the sandbox's memory is full of files that
+  /// the OOM killer cannot free; without a limit, half the host's memory
+  /// (tmpfs's own default).
+  static func memoryLayerBytes(_ limits: ResourceLimits) -> UInt64 {
+    if let memory = limits.memoryBytes { return max(memory / 4 * 3, 1 << 20) }
+    return max(HostFacts.current().memoryBytes / 2, 1 << 20)
   }
 
   /// Removes the bridge and rules this daemon made (at shutdown).
@@ -124,13 +139,13 @@ public struct SandboxLauncher: Sendable {
     return nil
   }
 
-  /// Whether a sandbox's writable layers go in memory: when its files end
-  /// with its command (`hops run`, attached or detached, not `--keep`). A kept
-  /// one's are looked at after its end, and a created one is a place to work
-  /// in for as long as one likes: theirs are on disk, in their directory.
-  /// See SandboxMountBuilder.Layers.
+  /// Whether a sandbox's writable layers go in memory: when it is thrown
+  /// away at its exit (a `hops run`, not `--keep`, not detached). A kept one's
+  /// are looked at after its end; a detached one may serve for days, and a
+  /// created one is a place to work in for as long as one likes: theirs are
+  /// on disk, in their directory. See SandboxMountBuilder.Layers.
   static func layersInMemory(_ policy: Policy, kind: SandboxRecord.Kind) -> Bool {
-    kind != .created && !policy.keep
+    kind == .run && !policy.keep
   }
 
   /// A warm hops-init taken but not launched (the request was refused first).
@@ -301,10 +316,18 @@ public struct SandboxLauncher: Sendable {
       if let ids = started.ids {
         // Its mounts, built here and passed to it (see SandboxMountBuilder).
         let mountBuilder = try SandboxMountBuilder(
-          initPid: pid, rootID: ids.base, layers: inMemory ? .memory : .disk(directory: directory))
+          initPid: pid, rootID: ids.base,
+          layers: inMemory ? .memory(sizeBytes: Self.memoryLayerBytes(policy.limits)) : .disk(directory: directory))
         builder = mountBuilder
         if started.preparedRoot != nil {
           plan.prepared = true
+          // Its root's layer is in a tmpfs sized for the default profile:
+          // resized for this sandbox, and its other layers made there too.
+          if started.memoryLayers >= 0 {
+            let fd = started.memoryLayers
+            started.memoryLayers = -1
+            try mountBuilder.adoptMemoryLayers(fd, count: 1, sizeBytes: started.memoryLayerBytes)
+          }
         } else {
           plan.rootDescriptor = try mountBuilder.root(lowers: rootfs.lowerDirs)
         }

@@ -17,15 +17,16 @@ import HopsOS
 final class SandboxMountBuilder {
   /// Where the writable layers (each overlay's upper and work directories) go.
   enum Layers {
-    /// A tmpfs of the sandbox's own, for a sandbox thrown away after its run:
-    /// what it writes is charged to its memory cgroup (and bounded by its
-    /// memory limit), never reaches the host's disk, and goes at once with
-    /// the last mount of it when the sandbox ends. No directory is made or
-    /// removed on the host's file system, whose inode allocation was a
-    /// fifth of a sandbox's CPU time on ext4 (bench/).
-    case memory
-    /// The sandbox's directory, for one that stays: its layers can be looked
-    /// at after its end (`--keep`) and outlive the daemon.
+    /// A tmpfs of the sandbox's own, of at most `sizeBytes` (see
+    /// SandboxLauncher.memoryLayerBytes), for a sandbox thrown away at its
+    /// exit: what it writes is charged to its memory cgroup, is not written
+    /// to the host's disk, and goes at once with the last mount of it when
+    /// the sandbox ends. No directory is made or removed on the host's file
+    /// system, whose inode allocation was a fifth of a sandbox's CPU time on
+    /// this machine's ext4 (see docs/design-notes.md).
+    case memory(sizeBytes: UInt64)
+    /// The sandbox's directory, for one that stays (kept, detached, created):
+    /// its layers can be looked at after its end and outlive the daemon.
     case disk(directory: String)
   }
   let layers: Layers
@@ -57,6 +58,23 @@ final class SandboxMountBuilder {
     memory = -1
   }
 
+  /// The descriptor of the tmpfs of `.memory` layers (-1 if none was made),
+  /// now the caller's: a warm one keeps it, to resize it for its sandbox.
+  func takeMemoryLayers() -> Int32 {
+    defer { memory = -1 }
+    return memory
+  }
+
+  /// Makes further `.memory` layers in a tmpfs that holds `count` already (a
+  /// warm one's), resized to this builder's size; the builder owns `fd` now.
+  func adoptMemoryLayers(_ fd: Int32, count: Int, sizeBytes current: UInt64) throws(SyscallError) {
+    memory = fd
+    memoryLayers = count
+    if case .memory(let sizeBytes) = layers, sizeBytes != current {
+      try DetachedMounts.resizeTmpfs(fd, sizeBytes: sizeBytes)
+    }
+  }
+
   /// The sandbox's root (its index): the layers below, a writable layer on top.
   func root(lowers: [String]) throws -> Int {
     let (upper, work): (String, String)
@@ -71,7 +89,10 @@ final class SandboxMountBuilder {
   /// through this process's descriptor of it (overlayfs takes such a path,
   /// as it does for the detached lower layers).
   private func layerInMemory() throws -> (upper: String, work: String) {
-    if memory < 0 { memory = try DetachedMounts.tmpfs(attributes: [.noSuid, .noDev]) }
+    if memory < 0 {
+      guard case .memory(let sizeBytes) = layers else { preconditionFailure("layers on disk") }
+      memory = try DetachedMounts.tmpfs(attributes: [.noSuid, .noDev], sizeBytes: sizeBytes)
+    }
     memoryLayers += 1
     let name = "\(memoryLayers)"
     for path in [name, name + "/upper", name + "/work"] {

@@ -28,6 +28,11 @@ public final class StartedInit: @unchecked Sendable {
   /// The root a warm one has in place already (see SandboxLauncher.prepare):
   /// it can serve only a sandbox on that very rootfs.
   var preparedRoot: PreparedRoot?
+  /// The tmpfs its prepared root's writable layer is in (a mount of it; -1
+  /// without one), and the size it was made with: a launch resizes it for
+  /// its sandbox's memory limit, and makes its other layers there too.
+  var memoryLayers: Int32 = -1
+  var memoryLayerBytes: UInt64 = 0
 
   init(
     id: String, directory: String, pid: pid_t, control: Int32, streams: (stdin: Int32, stdout: Int32, stderr: Int32)?,
@@ -68,6 +73,7 @@ public final class StartedInit: @unchecked Sendable {
   /// user id range is released when the last reference goes.
   public func discard() {
     descriptors.forEach(FD.close)
+    if memoryLayers >= 0 { FD.close(memoryLayers) }
     Glibc.kill(pid, SIGKILL)
     _ = try? Spawn.wait(pid)
     cgroup?.remove()
@@ -77,8 +83,8 @@ public final class StartedInit: @unchecked Sendable {
 
 /// A sandbox's directory on the host: its record and, for a sandbox that
 /// stays after its run (kept, detached, created), the overlay's upper and work
-/// directories (what it wrote). A sandbox thrown away after its run has them
-/// in memory instead (SandboxMountBuilder's `Layers`). Without user namespaces
+/// directories (what it wrote). A run thrown away at its exit has them in
+/// memory instead, and no record here (SandboxMountBuilder's `Layers`). Without user namespaces
 /// the directory also holds the mount point of its root (hops-init then
 /// mounts the overlay there itself, by path, so its layers are always here).
 enum SandboxDirectory {

@@ -89,6 +89,33 @@ import Testing
     #expect(!run.detach && !run.tty && !run.verbose)
   }
 
+  /// Arguments that are not UTF-8 reach the daemon as Swift's String reads
+  /// them (hops-cli's, through ArgumentParser): one U+FFFD per maximal subpart.
+  @Test func replacesWhatIsNotUTF8AsSwiftDoes() throws {
+    let bytes: [UInt8] = [0x61, 0xE2, 0x82, 0x62, 0xFF, 0xC0, 0xAF, 0xED, 0xA0, 0x80, 0xF0, 0x9F, 0x98, 0x63, 0xF4, 0x90, 0xE0, 0x80]
+    let words: [String] = ["run", "--", "echo"]
+    let texts: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [
+      bytes.withUnsafeBufferPointer { buffer in
+        let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+        for (index, byte) in buffer.enumerated() { copy[index] = CChar(bitPattern: byte) }
+        copy[bytes.count] = 0
+        return copy
+      }
+    ]
+    defer { texts.dropLast().forEach { free($0) }; texts.last??.deallocate() }
+    var run = hops_quick_run()
+    #expect(texts.withUnsafeBufferPointer { hops_quick_run_parse(Int32(texts.count), $0.baseAddress, &run) } == 1)
+    defer { hops_quick_run_free(&run) }
+    var length = 0
+    let json = try #require(hops_quick_run_request(&run, &length))
+    defer { free(json) }
+    guard case .request(let request) = try DirectRunInput(json: Array(UnsafeRawBufferPointer(start: json, count: length))) else {
+      Issue.record("not a request")
+      return
+    }
+    #expect(request.command == ["echo", String(decoding: bytes, as: UTF8.self)])
+  }
+
   @Test(arguments: handedBack) func handsBackWhatItDoesNotKnow(_ arguments: [String]) throws {
     #expect(try Self.front(arguments) == nil)
   }

@@ -1,6 +1,7 @@
 """Where a sandbox's writes to its root go: a plain run's into a tmpfs of its
-own (in memory, charged to its memory cgroup, gone with it), a kept one's into
-its directory on the host's disk."""
+own (in memory, charged to its memory cgroup, at most three quarters of its
+memory limit, gone with it), a kept or detached one's into its directory on
+the host's disk."""
 import json
 from pathlib import Path
 
@@ -40,12 +41,35 @@ def test_a_runs_writes_are_in_memory_charged_to_it_and_not_on_disk(hops):
         p.wait()
 
 
-def test_root_writes_count_toward_the_memory_limit_and_the_message_says_so(hops):
+def test_a_large_root_write_fails_as_on_a_full_disk_and_the_command_goes_on(hops):
     r = hops("run", "--memory", "64M", "--", "/bin/sh", "-c",
-             GUARD + "dd if=/dev/zero of=/big bs=1M count=100; echo survived")
+             GUARD + "dd if=/dev/zero of=/big bs=1M count=100 2>&1 | grep -c 'No space left'; ls -l /big; echo survived")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    lines = r.stdout.decode().splitlines()
+    assert lines[0] == "1" and lines[-1] == "survived", lines
+    # At most three quarters of the limit.
+    assert 40 * MiB <= int(lines[1].split()[4]) <= 48 * MiB, lines
+
+
+def test_files_that_fill_the_memory_end_the_run_and_the_message_says_why(hops):
+    # 40 MiB in the root's layer (under its 48 MiB cap) and 40 in /tmp: more
+    # than the 64 MiB the sandbox has.
+    r = hops("run", "--memory", "64M", "--", "/bin/sh", "-c",
+             GUARD + "dd if=/dev/zero of=/big bs=1M count=40 2>/dev/null; dd if=/dev/zero of=/tmp/big bs=1M count=40; echo survived")
     assert r.returncode == 137, (r.stdout, r.stderr)
     assert b"survived" not in r.stdout
     assert b"hops: sandbox killed: out of memory (limit 64 MiB); files written to its root or /tmp are held in memory" in r.stderr
+
+
+def test_the_layers_tmpfs_is_sized_for_each_runs_memory_limit(hops):
+    # The first runs may come from the warm pool, made for the default
+    # profile's 512 MiB: resized for the sandbox's own limit.
+    for memory, expected in (("1G", 768 * MiB), ("256M", 192 * MiB), ("512M", 384 * MiB)):
+        for _ in range(3):
+            r = hops("run", "--memory", memory, "--", "/bin/sh", "-c", "stat -f -c '%b %S' /")
+            assert r.returncode == 0, r.stderr
+            blocks, size = map(int, r.stdout.split())
+            assert blocks * size == expected, (memory, r.stdout)
 
 
 def test_a_kept_run_writes_to_disk_past_its_memory_limit(hops):
@@ -61,6 +85,15 @@ def test_a_kept_run_writes_to_disk_past_its_memory_limit(hops):
         for name in kept:
             hops("rm", name, check=True)
     assert wait_until(lambda: hops.sandboxes() == [])
+
+
+def test_a_detached_run_writes_to_disk(hops):
+    sandbox = hops("run", "-d", "--", "/bin/sh", "-c", "echo data > /written; exec sleep 30",
+                   check=True).stdout.decode().strip()
+    try:
+        assert wait_until(lambda: (hops.home / "sandboxes" / sandbox / "upper" / "written").exists())
+    finally:
+        hops("rm", "-f", sandbox, check=True)
 
 
 def test_a_workspace_overlay_of_a_run_is_in_memory_too(hops, workspace):

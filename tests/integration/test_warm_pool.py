@@ -22,6 +22,21 @@ def scheduling_policy(pid):
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[38])
 
 
+def start_run(h, *args):
+    """A plain `hops run` (warm ones serve only runs thrown away at their
+    exit) that sleeps; returns the client and the sandbox's id."""
+    before = set(h.sandboxes())
+    client = h.popen("run", *args, "--", "/bin/sh", "-c", "echo up; exec sleep 60")
+    assert client.stdout.readline() == b"up\n"
+    [sandbox_id] = set(h.sandboxes()) - before
+    return client, sandbox_id
+
+
+def end_run(h, client, sandbox_id):
+    h("rm", "-f", sandbox_id, check=True)
+    client.wait(timeout=30)
+
+
 def process_state(pid):
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -68,10 +83,10 @@ def test_a_launch_takes_a_warm_one_and_the_pool_refills(own_daemon):
     process = h.process
     assert wait_until(lambda: len(warm_ids(h)) == 2 and len(daemon_children(process.pid, "hops-init-warm")) == 2)
     before = set(warm_ids(h))
-    sandbox_id = h("run", "-d", "--memory", "96M", "--", "/bin/sleep", "60", check=True).stdout.decode().strip()
+    client, sandbox_id = start_run(h, "--memory", "96M")
     assert sandbox_id in before, "the sandbox should be a warm one, taken over"
     assert sandbox_id not in warm_ids(h)
-    assert (h.home / "sandboxes" / sandbox_id / "state.json").exists()
+    assert (h.home / "sandboxes" / sandbox_id).is_dir()
     # Its limits were written when it was taken.
     memory = [d for d in cgroup_dirs(sandbox_id) if (d / "memory.limit_in_bytes").exists() or (d / "memory.max").exists()]
     if memory:
@@ -88,8 +103,8 @@ def test_a_launch_takes_a_warm_one_and_the_pool_refills(own_daemon):
     assert (r.returncode, r.stdout, r.stderr) == (7, b"out\n", b"err\n")
     r = h("run", "--", "/bin/cat", "/proc/1/cmdline")
     assert r.stdout.split(b"\0")[0] == b"hops-init"
-    h("rm", "-f", sandbox_id, check=True)
-    assert cgroup_dirs(sandbox_id) == []
+    end_run(h, client, sandbox_id)
+    assert wait_until(lambda: cgroup_dirs(sandbox_id) == [])
 
 
 def mount_points(pid):
@@ -128,14 +143,13 @@ def test_warm_ones_hold_the_default_rootfs_ready_and_serve_no_other(own_daemon, 
     # and with the sandbox's own workspace and limits on top.
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "file").write_text("mine\n")
-    sandbox_id = h("run", "-d", "--memory", "64M", str(tmp_path / "ws"), "--", "/bin/sleep", "60",
-                   check=True).stdout.decode().strip()
+    client, sandbox_id = start_run(h, "--memory", "64M", str(tmp_path / "ws"))
     assert sandbox_id in before
     r = h("exec", sandbox_id, "--", "/bin/sh", "-c",
           "cat /workspace/file; test -e /marker || echo no-marker; ls /dev/null /dev/pts/ptmx >/dev/null && echo dev;"
           "echo 1 > /proc/sys/kernel/sysrq 2>/dev/null || echo proc-sys-read-only")
     assert r.stdout == b"mine\nno-marker\ndev\nproc-sys-read-only\n", r.stderr
-    h("rm", "-f", sandbox_id, check=True)
+    end_run(h, client, sandbox_id)
 
 
 def test_a_replaced_default_rootfs_is_not_served_from_the_pool(own_daemon, tmp_path):
@@ -151,11 +165,11 @@ def test_a_replaced_default_rootfs_is_not_served_from_the_pool(own_daemon, tmp_p
     h("rootfs", "rm", "default", check=True)
     h("rootfs", "create", "default", "--from", str(tree), check=True)
     # The warm ones hold the old one: the run must not be one of them.
-    sandbox_id = h("run", "-d", "--", "/bin/sleep", "60", check=True).stdout.decode().strip()
+    client, sandbox_id = start_run(h)
     assert sandbox_id not in before
     r = h("exec", sandbox_id, "--", "/bin/cat", "/marker")
     assert (r.returncode, r.stdout) == (0, b"the new default\n"), r.stderr
-    h("rm", "-f", sandbox_id, check=True)
+    end_run(h, client, sandbox_id)
     # The pool refills with warm ones on the new default.
     assert wait_until(lambda: len(set(warm_ids(h)) - before) == 2)
     r = h("run", "--", "/bin/cat", "/marker")
@@ -170,7 +184,12 @@ def test_sandboxes_that_need_a_cpuset_start_on_the_spot(own_daemon):
         Path("/sys/fs/cgroup/cgroup.controllers").read_text() if Path("/sys/fs/cgroup/cgroup.controllers").exists() else "")
     if not cpuset_available:
         pytest.skip("no cpuset controller here")
-    sandbox_id = h("run", "-d", "--cpuset", "0", "--", "/bin/sleep", "30", check=True).stdout.decode().strip()
+    client, sandbox_id = start_run(h, "--cpuset", "0")
+    assert sandbox_id not in before
+    assert set(warm_ids(h)) == before, "the pool was not touched"
+    end_run(h, client, sandbox_id)
+    # A detached run, whose layers are on disk, is not served from the pool either.
+    sandbox_id = h("run", "-d", "--", "/bin/sleep", "30", check=True).stdout.decode().strip()
     assert sandbox_id not in before
     assert set(warm_ids(h)) == before, "the pool was not touched"
     h("rm", "-f", sandbox_id, check=True)

@@ -40,8 +40,11 @@ int hops_mount_setattr(int fd, int recursive, unsigned long long set, unsigned l
 /// fsopen/fsconfig/fsmount of an overlay; the kernel's reason for a refusal in `message`.
 int hops_overlay_mount(const char *lowerdir, const char *upperdir, const char *workdir, unsigned long long attributes,
                        char *message, size_t message_size);
-/// fsopen/fsconfig/fsmount of an empty tmpfs whose root has mode 0700.
-int hops_tmpfs_mount(unsigned long long attributes);
+/// fsopen/fsconfig/fsmount of an empty tmpfs whose root has mode 0700, of at
+/// most `size_bytes`.
+int hops_tmpfs_mount(unsigned long long attributes, unsigned long long size_bytes);
+/// A new size for the tmpfs whose mount `mount_fd` is (fspick, reconfigure).
+int hops_tmpfs_resize(int mount_fd, unsigned long long size_bytes);
 /// move_mount of a detached mount onto `to_path` relative to `to_dirfd` (or onto
 /// `to_dirfd` itself when `to_path` is empty).
 int hops_move_mount(int from_fd, int to_dirfd, const char *to_path);
