@@ -250,9 +250,6 @@ public final class SandboxCgroup: Sendable {
     return Self.number(dir + "/pids.current").map { Int($0) }
   }
 
-  /// Removes the cgroup; retries while the kernel still counts exiting tasks
-  /// in it (EBUSY), up to `seconds`. True when it is gone.
-  @discardableResult
   /// Kills every process in it (a sandbox left behind by a daemon that died):
   /// v2's cgroup.kill where there is one, else each pid it lists.
   public func killAll() {
@@ -264,6 +261,9 @@ public final class SandboxCgroup: Sendable {
     }
   }
 
+  /// Removes the cgroup; retries while the kernel still counts exiting tasks
+  /// in it (EBUSY), up to `seconds`. True when it is gone.
+  @discardableResult
   public func remove(seconds: Double = 2) -> Bool {
     var remaining = uniqueDirectories
     let deadline = monotonicSeconds() + seconds
