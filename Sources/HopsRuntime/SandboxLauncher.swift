@@ -269,7 +269,7 @@ public struct SandboxLauncher: Sendable {
       // Without a user namespace hops-init mounts the overlays itself, by path:
       // their layers are then always on disk.
       let inMemory = started.ids != nil && Self.layersInMemory(policy, kind: options.kind)
-      var (workspaceMount, mounts) = try Self.planMounts(policy, directory: directory, layersOnDisk: !inMemory)
+      var (workspaceMount, mounts) = try Self.planMounts(policy, directory: directory, byPath: started.ids == nil)
       if policy.network == .outbound || policy.network == .full {
         guard let hostNetwork else {
           throw HopsError(.unavailable, "the \(policy.network.rawValue) network mode is unavailable: no free Hops network slot")
@@ -326,7 +326,7 @@ public struct SandboxLauncher: Sendable {
           if started.memoryLayers >= 0 {
             let fd = started.memoryLayers
             started.memoryLayers = -1
-            try mountBuilder.adoptMemoryLayers(fd, count: 1, sizeBytes: started.memoryLayerBytes)
+            try mountBuilder.adoptMemoryLayers(fd, sizeBytes: started.memoryLayerBytes)
           }
         } else {
           plan.rootDescriptor = try mountBuilder.root(lowers: rootfs.lowerDirs)
@@ -395,28 +395,24 @@ public struct SandboxLauncher: Sendable {
     }
   }
 
-  /// Turns the policy's filesystem view into mounts. With `layersOnDisk` it
-  /// creates the upper and work directories of overlays inside the sandbox
-  /// directory (so they go with it); else it leaves them empty, for
-  /// SandboxMountBuilder to make in memory.
+  /// Turns the policy's filesystem view into mounts. `byPath`: hops-init
+  /// mounts the overlays itself, by path (no user namespace), so their upper
+  /// and work directories are made here, in the sandbox directory; otherwise
+  /// SandboxMountBuilder makes them, on disk or in memory, and they are left
+  /// empty here.
   ///
   /// `filesystem` decides about the host paths the sandbox is given (workspace and
   /// allowed paths): without read they are not shown, without write read-only,
   /// without execute noexec.
-  static func planMounts(_ policy: Policy, directory: String, layersOnDisk: Bool) throws -> (PlanMount?, [PlanMount]) {
+  static func planMounts(_ policy: Policy, directory: String, byPath: Bool) throws -> (PlanMount?, [PlanMount]) {
     let access = policy.filesystem
     let readOnly = !access.contains(.write)
     let noExec = !access.contains(.execute)
     var counter = 0
     func overlayDirectories() throws -> (String, String) {
-      guard layersOnDisk else { return ("", "") }
+      guard byPath else { return ("", "") }
       counter += 1
-      let base = directory + "/mounts/\(counter)"
-      for path in [directory + "/mounts", base, base + "/upper", base + "/work"] where mkdir(path, 0o700) != 0 && errno != EEXIST {
-        throw HopsError.failed("cannot create \(path): \(errnoString(errno))")
-      }
-      chmod(base + "/upper", 0o755)
-      return (base + "/upper", base + "/work")
+      return try SandboxDirectory.makeLayer(in: directory, overlay: counter)
     }
     func checkOverlaySource(_ path: String) throws {
       // overlayfs separates its options with ',' and layers with ':'.

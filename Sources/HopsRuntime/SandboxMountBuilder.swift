@@ -32,7 +32,8 @@ final class SandboxMountBuilder {
   let layers: Layers
   /// The detached tmpfs of `.memory` layers, made with the first of them; -1 before.
   private var memory: Int32 = -1
-  private var memoryLayers = 0
+  /// Layers made so far (the root's is the first), which names the next.
+  private var layersMade = 0
   /// The sandbox's user namespace (/proc/<hops-init>/ns/user); -1 once closed.
   private var userNamespace: Int32
   /// The host id of the sandbox's root: owner of the writable upper layers.
@@ -65,11 +66,12 @@ final class SandboxMountBuilder {
     return memory
   }
 
-  /// Makes further `.memory` layers in a tmpfs that holds `count` already (a
-  /// warm one's), resized to this builder's size; the builder owns `fd` now.
-  func adoptMemoryLayers(_ fd: Int32, count: Int, sizeBytes current: UInt64) throws(SyscallError) {
+  /// Takes over a warm one's tmpfs, which holds its prepared root's layer,
+  /// resized to this builder's size: the sandbox's other layers go in it too.
+  /// The builder owns `fd` now.
+  func adoptMemoryLayers(_ fd: Int32, sizeBytes current: UInt64) throws(SyscallError) {
     memory = fd
-    memoryLayers = count
+    layersMade = 1
     if case .memory(let sizeBytes) = layers, sizeBytes != current {
       try DetachedMounts.resizeTmpfs(fd, sizeBytes: sizeBytes)
     }
@@ -77,30 +79,28 @@ final class SandboxMountBuilder {
 
   /// The sandbox's root (its index): the layers below, a writable layer on top.
   func root(lowers: [String]) throws -> Int {
-    let (upper, work): (String, String)
-    switch layers {
-    case .memory: (upper, work) = try layerInMemory()
-    case .disk(let directory): (upper, work) = try SandboxDirectory.makeRootLayer(in: directory)
-    }
+    let (upper, work) = try nextLayer()
     return keep(try overlay(lowers: lowers, upper: upper, work: work, attributes: [.noSuid, .noDev]))
   }
 
-  /// A fresh upper and work directory in the sandbox's tmpfs, named by a path
-  /// through this process's descriptor of it (overlayfs takes such a path,
-  /// as it does for the detached lower layers).
-  private func layerInMemory() throws -> (upper: String, work: String) {
-    if memory < 0 {
-      guard case .memory(let sizeBytes) = layers else { preconditionFailure("layers on disk") }
-      memory = try DetachedMounts.tmpfs(attributes: [.noSuid, .noDev], sizeBytes: sizeBytes)
+  /// A fresh upper and work directory: the first is the root's. In memory,
+  /// they are named by a path through this process's descriptor of the
+  /// tmpfs (overlayfs takes such a path, as it does for the lower layers).
+  private func nextLayer() throws -> (upper: String, work: String) {
+    layersMade += 1
+    switch layers {
+    case .disk(let directory):
+      return try SandboxDirectory.makeLayer(in: directory, overlay: layersMade == 1 ? nil : layersMade - 1)
+    case .memory(let sizeBytes):
+      if memory < 0 { memory = try DetachedMounts.tmpfs(attributes: [.noSuid, .noDev], sizeBytes: sizeBytes) }
+      let name = "\(layersMade)"
+      for path in [name, name + "/upper", name + "/work"] {
+        try syscall("mkdirat", path) { mkdirat(memory, path, 0o700) }
+      }
+      try syscall("fchmodat", name + "/upper") { fchmodat(memory, name + "/upper", 0o755, 0) }
+      let base = DetachedMounts.path(of: memory) + "/" + name
+      return (base + "/upper", base + "/work")
     }
-    memoryLayers += 1
-    let name = "\(memoryLayers)"
-    for path in [name, name + "/upper", name + "/work"] {
-      try syscall("mkdirat", path) { mkdirat(memory, path, 0o700) }
-    }
-    try syscall("fchmodat", name + "/upper") { fchmodat(memory, name + "/upper", 0o755, 0) }
-    let base = DetachedMounts.path(of: memory) + "/" + name
-    return (base + "/upper", base + "/work")
   }
 
   private func keep(_ fd: Int32) -> Int {
@@ -159,8 +159,7 @@ final class SandboxMountBuilder {
       built.sourceIsDirectory = info.st_mode & S_IFMT == S_IFDIR
       built.descriptor = keep(try idmapped(mount.source, attributes: attributes))
     case .overlay:
-      // planMounts made disk layers' directories; memory ones are made here.
-      let (upper, work) = mount.upperDir.isEmpty ? try layerInMemory() : (mount.upperDir, mount.workDir)
+      let (upper, work) = try nextLayer()
       built.descriptor = keep(try overlay(lowers: [mount.source], upper: upper, work: work, attributes: attributes))
     }
     return built

@@ -84,9 +84,10 @@ public final class StartedInit: @unchecked Sendable {
 /// A sandbox's directory on the host: its record and, for a sandbox that
 /// stays after its run (kept, detached, created), the overlay's upper and work
 /// directories (what it wrote). A run thrown away at its exit has them in
-/// memory instead, and no record here (SandboxMountBuilder's `Layers`). Without user namespaces
-/// the directory also holds the mount point of its root (hops-init then
-/// mounts the overlay there itself, by path, so its layers are always here).
+/// memory instead, and no record here (SandboxMountBuilder's `Layers`).
+/// Without user namespaces the directory also holds the mount point of its
+/// root (hops-init then mounts the overlays itself, by path, so their layers
+/// are always here).
 enum SandboxDirectory {
   /// Makes it, empty; with `rootMountPoint` (no user namespace) also the root
   /// overlay's upper and work directories and its mount point.
@@ -96,7 +97,7 @@ enum SandboxDirectory {
     }
     guard rootMountPoint else { return }
     do {
-      _ = try makeRootLayer(in: directory)
+      _ = try makeLayer(in: directory)
       guard mkdir(directory + "/rootfs", 0o700) == 0 else {
         throw HopsError.failed("cannot create \(directory)/rootfs: \(errnoString(errno))")
       }
@@ -106,10 +107,19 @@ enum SandboxDirectory {
     }
   }
 
-  /// The root overlay's upper and work directories, on disk in `directory`;
-  /// the upper one becomes the sandbox's "/", which must be traversable.
-  static func makeRootLayer(in directory: String) throws -> (upper: String, work: String) {
-    let (upper, work) = (directory + "/upper", directory + "/work")
+  /// A layer's upper and work directories on disk: the root's in the
+  /// directory itself, the `overlay`-th other overlay's (a workspace in
+  /// overlay mode, a profile's overlay mount) in `mounts/<overlay>`. The upper
+  /// one becomes a "/" or a mount's root, which must be traversable.
+  static func makeLayer(in directory: String, overlay: Int? = nil) throws -> (upper: String, work: String) {
+    var base = directory
+    if let overlay {
+      base = directory + "/mounts/\(overlay)"
+      for path in [directory + "/mounts", base] where mkdir(path, 0o700) != 0 && errno != EEXIST {
+        throw HopsError.failed("cannot create \(path): \(errnoString(errno))")
+      }
+    }
+    let (upper, work) = (base + "/upper", base + "/work")
     for path in [upper, work] where mkdir(path, 0o700) != 0 {
       throw HopsError.failed("cannot create \(path): \(errnoString(errno))")
     }

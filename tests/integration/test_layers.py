@@ -108,3 +108,18 @@ def test_a_workspace_overlay_of_a_run_is_in_memory_too(hops, workspace):
     [mount] = lines[2:]
     assert " - overlay " in mount and "upperdir=" in mount and str(hops.home) not in mount, mount
     assert (workspace / "source").read_text() == "original\n"
+
+
+def test_a_created_sandboxs_overlays_are_on_disk_in_its_directory(hops, workspace):
+    (workspace / "source").write_text("original\n")
+    sandbox = hops("create", "--workspace-mode", "overlay", str(workspace), check=True).stdout.decode().strip()
+    try:
+        r = hops("exec", sandbox, "--", "/bin/sh", "-c", "echo changed > /workspace/source; echo root > /rootfile")
+        assert r.returncode == 0, r.stderr
+        directory = hops.home / "sandboxes" / sandbox
+        # The root's layer in the directory, the workspace overlay's in mounts/1.
+        assert (directory / "upper" / "rootfile").read_text() == "root\n"
+        assert (directory / "mounts" / "1" / "upper" / "source").read_text() == "changed\n"
+        assert (workspace / "source").read_text() == "original\n"
+    finally:
+        hops("rm", "-f", sandbox, check=True)
