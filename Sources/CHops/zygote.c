@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -40,6 +41,49 @@ static pid_t zygote_fork(int clone_flags) {
   return (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags | CLONE_PARENT | SIGCHLD), 0, NULL, NULL, 0);
 }
 
+/* Makes each child start with the zygote's page table entries for its own
+   code and constants. fork(2) copies a mapping's entries only when it has
+   private pages (an anon_vma); a read-only mapping of the executable has
+   none, so every child found its code unmapped and took a page fault for
+   each 64 KiB of it that it ran: about 45 a sandbox, 0.1 ms of CPU. One
+   private copy of one page of each (the same bytes) gives the mapping an
+   anon_vma, so fork copies its entries instead, a few hundred at a time.
+   Best effort: without it, children fault as before. */
+static void share_code_with_children(void) {
+  FILE *maps = fopen("/proc/self/maps", "re");
+  if (!maps) return;
+  struct { unsigned long start, end; int protection; } found[8];
+  int count = 0;
+  char line[512], executable[64] = "";
+  uintptr_t code = (uintptr_t)&share_code_with_children;
+  while (count < 8 && fgets(line, sizeof line, maps)) {
+    unsigned long start, end;
+    char perms[5], device[16], inode[32];
+    if (sscanf(line, "%lx-%lx %4s %*s %15s %31s", &start, &end, perms, device, inode) != 5) continue;
+    /* The first mapping of the executable is its code (this very function's). */
+    if (!executable[0] && code >= start && code < end) snprintf(executable, sizeof executable, "%s %s", device, inode);
+    char file[64];
+    snprintf(file, sizeof file, "%s %s", device, inode);
+    if (strcmp(file, executable) == 0 && perms[1] == '-' && perms[3] == 'p') {
+      found[count].start = start;
+      found[count].end = end;
+      found[count++].protection = PROT_READ | (perms[2] == 'x' ? PROT_EXEC : 0);
+    }
+  }
+  fclose(maps);
+  for (int i = 0; i < count; i++) {
+    /* The whole mapping changes protection (a part would split it, and only
+       the part with the private page would be copied), for an instant, before
+       any request, with one thread: our own code, nobody else's. */
+    void *start = (void *)found[i].start;
+    size_t length = found[i].end - found[i].start;
+    if (mprotect(start, length, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) continue;
+    volatile unsigned char *byte = (volatile unsigned char *)(found[i].end - 1);
+    *byte = *byte;
+    mprotect(start, length, found[i].protection);
+  }
+}
+
 static int thread_count(void) {
   DIR *tasks = opendir("/proc/self/task");
   if (!tasks) return -1;
@@ -62,6 +106,7 @@ int hops_zygote_serve(int channel) {
      harmless only while hops-init starts no thread of its own: hops-init
      must stay single-threaded. */
   if (thread_count() != 1) return -EDEADLK;
+  share_code_with_children();
   for (;;) {
     struct zygote_request request;
     int fds[HOPS_MAX_PASSED_FDS];
