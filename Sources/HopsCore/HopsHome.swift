@@ -36,13 +36,10 @@ public struct HopsHome: Sendable, Equatable {
   public var imagesDir: String { root + "/images" }
   public var rootfsDir: String { root + "/images/rootfs" }
   public var sandboxesDir: String { root + "/sandboxes" }
-  /// The directories of warm sandboxes (the daemon's pool), not yet anyone's.
-  public var warmDir: String { root + "/warm" }
   /// The Alpine tarball that `hops init` imports as the default rootfs when present,
   /// as the original Hops did.
   public var alpineTarball: String { root + "/alpine-minirootfs.tar.gz" }
 
   public func rootfs(named name: String) -> String { rootfsDir + "/" + name }
   public func sandbox(id: String) -> String { sandboxesDir + "/" + id }
-  public func warm(id: String) -> String { warmDir + "/" + id }
 }

@@ -38,12 +38,14 @@ final class Daemon: Sendable {
     let cgroups = CgroupHierarchy.detect()
     logger.info("resource control", metadata: ["cgroups": "\(cgroups?.description ?? "none")"])
     let recovered = CrashRecovery.run(home: home, cgroups: cgroups)
-    if !recovered.removedSandboxes.isEmpty || !recovered.killedProcesses.isEmpty || !recovered.markedStopped.isEmpty {
+    if !recovered.removedSandboxes.isEmpty || !recovered.killedProcesses.isEmpty || !recovered.markedStopped.isEmpty
+      || !recovered.removedCgroups.isEmpty
+    {
       logger.notice(
         "cleaned up after a previous daemon",
         metadata: [
           "removed": "\(recovered.removedSandboxes)", "marked stopped": "\(recovered.markedStopped)",
-          "killed": "\(recovered.killedProcesses)",
+          "killed": "\(recovered.killedProcesses)", "cgroups removed": "\(recovered.removedCgroups)",
         ])
     }
 

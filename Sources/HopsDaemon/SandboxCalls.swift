@@ -19,7 +19,9 @@ extension HopsService {
     var output: OutputSink?
     if request.detached {
       do {
-        output = .log(try SandboxLog(directory: sandbox.directory))
+        // A detached sandbox's layers are on disk, in its directory, with its log.
+        guard let directory = sandbox.directory else { throw HopsError.failed("it has no directory") }
+        output = .log(try SandboxLog(directory: directory))
       } catch {
         sandbox.kill(reason: "its log could not be opened: \(error)")
       }

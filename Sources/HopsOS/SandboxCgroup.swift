@@ -1,3 +1,4 @@
+import CHops
 import Glibc
 import Synchronization
 import HopsCore
@@ -71,8 +72,50 @@ public final class SandboxCgroup: Sendable {
   /// Distinct directories (cpu and cpuacct may share a v1 mount).
   public var uniqueDirectories: [String] { Array(Set(directories.values)).sorted() }
 
-  /// Makes the parent (once) and this cgroup, and writes the limits.
-  public func create(limits: CgroupLimits) throws(SyscallError) {
+  /// The extended attribute that says which Hops home a sandbox's cgroup
+  /// belongs to (its value: the home's path). Other daemons, of other homes,
+  /// share the parent; a run thrown away at its exit has nothing else on the
+  /// host that names it, so after a crash the next daemon finds what is left
+  /// of it by this mark (CrashRecovery). Kernfs keeps trusted.* attributes on
+  /// v1 and v2 alike; only root may read or write them.
+  static let ownerAttribute = "trusted.hops.home"
+
+  /// The directory that carries the mark: on v1 one hierarchy's (the same one
+  /// at every start on a host, so `owned` finds it), on v2 the only one.
+  var markedDirectory: String? {
+    hierarchy.version == .v2 ? directories["memory"] : Self.markedController(hierarchy).flatMap { directories[$0] }
+  }
+
+  static func markedController(_ hierarchy: CgroupHierarchy) -> String? {
+    ["pids", "memory", "cpu", "cpuacct"].first { hierarchy.controllerMounts[$0] != nil }
+  }
+
+  /// The names of the cgroups under Hops' parent that carry `owner`'s mark.
+  public static func owned(by owner: String, in hierarchy: CgroupHierarchy) -> [String] {
+    let parent: String
+    switch hierarchy.version {
+    case .v2: parent = hierarchy.unifiedRoot + "/" + parentName
+    case .v1:
+      guard let controller = markedController(hierarchy) else { return [] }
+      parent = hierarchy.controllerMounts[controller]! + "/" + parentName
+    }
+    guard let directory = opendir(parent) else { return [] }
+    defer { closedir(directory) }
+    var names: [String] = []
+    var value = [UInt8](repeating: 0, count: 4096)
+    while let entry = readdir(directory) {
+      guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+      guard name != "." && name != ".." else { continue }
+      let length = getxattr(parent + "/" + name, ownerAttribute, &value, value.count)
+      if length >= 0 && String(decoding: value[..<length], as: UTF8.self) == owner { names.append(name) }
+    }
+    return names
+  }
+
+  /// Makes the parent (once) and this cgroup, and writes the limits; with
+  /// `owner`, marks it as that home's (see ownerAttribute).
+  public func create(limits: CgroupLimits, owner: String? = nil) throws(SyscallError) {
     // Once per process and set of parents: on v2 preparing writes the root's
     // and the parent's subtree_control, which take the cgroup lock.
     let parents = uniqueDirectories.map { String($0[..<($0.lastIndex(of: "/") ?? $0.endIndex)]) }.joined(separator: ":")
@@ -86,7 +129,10 @@ public final class SandboxCgroup: Sendable {
       try prepareParent()
       if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw SyscallError("mkdir", errno: errno, detail: directory) }
     }
-    do {
+    do throws(SyscallError) {
+      if let owner, let marked = markedDirectory, setxattr(marked, Self.ownerAttribute, owner, owner.utf8.count, 0) != 0 {
+        throw SyscallError("setxattr", errno: errno, detail: marked)
+      }
       do {
         try apply(limits)
       } catch where error.errno == ENOENT {

@@ -10,7 +10,8 @@ import HopsOS
 /// Mounts need no work: every sandbox mount lives in the sandbox's own mount
 /// namespace and goes with it. Processes normally end by themselves: hops-init
 /// kills its sandbox when its control socket to the daemon closes. What remains
-/// is the sandbox directories, and any hops-init that somehow survived.
+/// is the sandbox directories, the cgroups marked as this home's (a run thrown
+/// away at its exit has nothing else), and any hops-init that somehow survived.
 ///
 /// Sandboxes that were running are not re-adopted: their hops-init ended them
 /// when the daemon went (the control socket is their lifeline), because nobody
@@ -24,8 +25,9 @@ public enum CrashRecovery {
     /// Sandboxes that were running and are now recorded as stopped.
     public var markedStopped: [String] = []
     public var killedProcesses: [Int32] = []
-    /// Warm sandboxes (the pool's) whose cgroups and directories were removed.
-    public var removedWarm: [String] = []
+    /// Sandboxes known only by their cgroup (runs thrown away at their exit,
+    /// the warm pool's), whose cgroups were removed.
+    public var removedCgroups: [String] = []
   }
 
   public static func run(home: HopsHome, cgroups: CgroupHierarchy?) -> Result {
@@ -63,13 +65,26 @@ public enum CrashRecovery {
       try? FileManager.default.removeItem(atPath: directory)
       result.removedSandboxes.append(id)
     }
-    // The warm pool's hops-inits ended with the daemon (their control socket
-    // closed); their cgroups and directories remain.
-    for id in (try? FileManager.default.contentsOfDirectory(atPath: home.warmDir)) ?? [] {
-      if let cgroups { SandboxCgroup(hierarchy: cgroups, name: id).remove(seconds: 1) }
-      try? FileManager.default.removeItem(atPath: home.warm(id: id))
-      result.removedWarm.append(id)
+    // What else is left is in cgroups marked as this home's: runs thrown
+    // away at their exit and the warm pool's sandboxes, which have no
+    // directory (their hops-init ended with the daemon, their control socket
+    // closed; had one survived, it is killed through its cgroup).
+    if let cgroups {
+      for id in SandboxCgroup.owned(by: home.root, in: cgroups) {
+        let cgroup = SandboxCgroup(hierarchy: cgroups, name: id, withCpuset: true)
+        cgroup.killAll()
+        cgroup.remove(seconds: 1)
+        result.removedCgroups.append(id)
+      }
     }
+    // Left by a daemon of an earlier version, which gave warm ones a
+    // directory of their own.
+    let warmDir = home.root + "/warm"
+    for id in (try? FileManager.default.contentsOfDirectory(atPath: warmDir)) ?? [] {
+      if let cgroups { SandboxCgroup(hierarchy: cgroups, name: id).remove(seconds: 1) }
+      try? FileManager.default.removeItem(atPath: warmDir + "/" + id)
+    }
+    try? FileManager.default.removeItem(atPath: warmDir)
     return result
   }
 

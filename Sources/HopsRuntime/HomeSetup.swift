@@ -21,7 +21,7 @@ public final class HomeSetup: Sendable {
   /// Creates the directories that are missing. `$HOPS_HOME` is 0700: it holds
   /// the daemon's socket, and only its owner may talk to the daemon.
   public static func ensureDirectories(_ home: HopsHome) throws {
-    for path in [home.root, home.profilesDir, home.imagesDir, home.rootfsDir, home.sandboxesDir, home.warmDir] {
+    for path in [home.root, home.profilesDir, home.imagesDir, home.rootfsDir, home.sandboxesDir] {
       if mkdir(path, 0o700) == 0 {
         // Exactly 0700, whatever the umask; an existing home keeps its mode
         // (the daemon opens it to its socket group, see SocketAccess).

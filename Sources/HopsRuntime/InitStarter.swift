@@ -27,19 +27,25 @@ struct InitStarter: Sendable {
   /// `joining`), which costs the kernel no grace period; on v2 it is not in it
   /// yet (see `join`).
   ///
-  /// `warm`: for the pool; its directory is under `warm/` until a launch
-  /// takes it (so `sandboxes/` holds only sandboxes).
+  /// `directory`: makes its directory now (`hops create`; without user
+  /// namespaces every sandbox's root is mounted from there). Otherwise the
+  /// launch makes it if the sandbox turns out to need one (StartedInit's
+  /// `makeDirectory`); a warm one never has one.
   func start(
-    id: String, idle: Bool = false, limits: CgroupLimits = CgroupLimits(), withCpuset: Bool = false, warm: Bool = false
+    id: String, idle: Bool = false, limits: CgroupLimits = CgroupLimits(), withCpuset: Bool = false,
+    directory: Bool = false
   ) throws -> StartedInit {
-    let directory = warm ? home.warm(id: id) : home.sandbox(id: id)
-    do {
-      try SandboxDirectory.create(directory, rootMountPoint: !userNamespaces)
-    } catch {
-      // The home's directories are made at the daemon's start; again only if
-      // something removed them since.
-      try HomeSetup.ensureDirectories(home)
-      try SandboxDirectory.create(directory, rootMountPoint: !userNamespaces)
+    let path = home.sandbox(id: id)
+    let withDirectory = directory || !userNamespaces
+    if withDirectory {
+      do {
+        try SandboxDirectory.create(path, rootMountPoint: !userNamespaces)
+      } catch {
+        // The home's directories are made at the daemon's start; again only
+        // if something removed them since.
+        try HomeSetup.ensureDirectories(home)
+        try SandboxDirectory.create(path, rootMountPoint: !userNamespaces)
+      }
     }
     // Every sandbox gets a cgroup under Hops' parent, with its limits, before any
     // of its code runs: for the limits, and for its usage figures.
@@ -50,7 +56,7 @@ struct InitStarter: Sendable {
       // In a user namespace of its own: root inside is the range's first id
       // outside, an unprivileged nobody to the host.
       let ids = userNamespaces ? try UserIDRange.allocate() : nil
-      try cgroup?.create(limits: limits)
+      try cgroup?.create(limits: limits, owner: home.root)
       let stdin = idle ? try FD.openNull() : try FD.pipe()
       opened += [stdin.read, stdin.write]
       let stdout = idle ? try FD.openNull() : try FD.pipe()
@@ -78,7 +84,7 @@ struct InitStarter: Sendable {
       for fd in descriptors { FD.close(fd) }
       if idle { [stdin.write, stdout.read, stderr.read].forEach(FD.close) }
       return StartedInit(
-        id: id, directory: directory, pid: pid, control: control.0,
+        id: id, directory: path, hasDirectory: withDirectory, pid: pid, control: control.0,
         streams: idle ? nil : (stdin.write, stdout.read, stderr.read), ids: ids, cgroup: cgroup,
         inCgroup: cgroup == nil || !joining.isEmpty)
     } catch {
@@ -88,7 +94,7 @@ struct InitStarter: Sendable {
         _ = try? Spawn.wait(pid)
       }
       cgroup?.remove()
-      SandboxDirectory.remove(directory)
+      if withDirectory { SandboxDirectory.remove(path) }
       if let error = error as? SyscallError { throw HopsError.failed("cannot start the sandbox: \(error)") }
       throw error
     }

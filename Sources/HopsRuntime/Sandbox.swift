@@ -16,7 +16,8 @@ import Synchronization
 /// reaps it, records the exit, and tears down what the sandbox held on the host.
 public final class Sandbox: Sendable {
   public let id: String
-  public let directory: String
+  /// Its directory on the host, if it has one (see StartedInit.directory).
+  public let directory: String?
   public let rootfs: RootfsInfo
   public let initPid: pid_t
   public let limits: ResourceLimits
@@ -59,7 +60,7 @@ public final class Sandbox: Sendable {
   private let state: Mutex<State>
 
   init(
-    directory: String, rootfs: RootfsInfo, record: SandboxRecord, channel: ControlChannel, main: ProcessStreams?,
+    directory: String?, rootfs: RootfsInfo, record: SandboxRecord, channel: ControlChannel, main: ProcessStreams?,
     cgroup: SandboxCgroup?, limits: ResourceLimits, network: SandboxNetwork?,
     pendingReport: InitReport? = nil, lowerDirs: [String] = [], layersInMemory: Bool = false,
     execDefaults: (environment: [String], workingDirectory: String, user: String?), ids: UserIDRange? = nil
@@ -289,7 +290,7 @@ public final class Sandbox: Sendable {
       return state.record
     }
     // A removed sandbox's directory goes after its exit is told (see monitor).
-    if !record.removedOnExit {
+    if !record.removedOnExit, let directory {
       try? record.save(to: directory)
       if record.keep { exit.keptPath = directory }
     }
@@ -458,6 +459,7 @@ public final class Sandbox: Sendable {
   }
 
   private func removeDirectory() {
+    guard let directory else { return }
     do { try FileTree.remove(directory) } catch {
       // The overlay's work directory can briefly stay busy while the kernel tears
       // the namespace down; one retry covers it.

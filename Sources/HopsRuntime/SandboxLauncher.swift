@@ -65,7 +65,7 @@ public struct SandboxLauncher: Sendable {
       ? WarmPool(
         size: warm,
         start: {
-          let started = try starter.start(id: SandboxLauncher.newID(), limits: warmLimits, warm: true)
+          let started = try starter.start(id: SandboxLauncher.newID(), limits: warmLimits)
           if let info = try? setup.ensureDefaultRootfs().0 {
             SandboxLauncher.prepare(started, lowers: [info.path], layerBytes: warmLayerBytes)
           }
@@ -247,15 +247,15 @@ public struct SandboxLauncher: Sendable {
         // It was started at idle priority (WarmPool): from now on it is the
         // sandbox's PID 1, scheduled like any process.
         try ProcessControl.scheduleNormally(warm.pid, nice: daemonNice)
-        try warm.moveDirectory(to: home.sandbox(id: warm.id))
         try warm.cgroup?.apply(limits)
       } catch {
         warm.discard()
-        if let error = error as? HopsError { throw error }
         throw HopsError.failed("cannot start the sandbox: \(error)")
       }
     } else {
-      started = try starter.start(id: options.id, idle: idle, limits: limits, withCpuset: policy.limits.cpuset != nil)
+      started = try starter.start(
+        id: options.id, idle: idle, limits: limits, withCpuset: policy.limits.cpuset != nil,
+        directory: !Self.layersInMemory(policy, kind: options.kind))
     }
     let id = started.id
     let directory = started.directory
@@ -269,8 +269,12 @@ public struct SandboxLauncher: Sendable {
       // Without a user namespace hops-init mounts the overlays itself, by path:
       // their layers are then always on disk.
       let inMemory = started.ids != nil && Self.layersInMemory(policy, kind: options.kind)
+      // A directory only for what must be on disk: layers that outlive the
+      // run, a record, a resolv.conf to bind (see StartedInit.directory).
+      let resolvConf = policy.network == .outbound || policy.network == .full
+      if !inMemory || resolvConf { try started.makeDirectory(rootMountPoint: started.ids == nil, home: home) }
       var (workspaceMount, mounts) = try Self.planMounts(policy, directory: directory, byPath: started.ids == nil)
-      if policy.network == .outbound || policy.network == .full {
+      if resolvConf {
         guard let hostNetwork else {
           throw HopsError(.unavailable, "the \(policy.network.rawValue) network mode is unavailable: no free Hops network slot")
         }
@@ -379,7 +383,7 @@ public struct SandboxLauncher: Sendable {
         main = ProcessStreams(stdin: streams.stdin, stdout: streams.stdout, stderr: streams.stderr, terminal: terminalFD)
       }
       return Sandbox(
-        directory: directory, rootfs: rootfs.info, record: record, channel: channel, main: main,
+        directory: started.hasDirectory ? directory : nil, rootfs: rootfs.info, record: record, channel: channel, main: main,
         cgroup: started.cgroup, limits: policy.limits, network: network,
         pendingReport: pendingReport, lowerDirs: rootfs.lowerDirs, layersInMemory: inMemory,
         execDefaults: (environment, policy.workingDirectory, rootfs.config?.user), ids: started.ids)
@@ -389,7 +393,7 @@ public struct SandboxLauncher: Sendable {
       Glibc.kill(pid, SIGKILL)
       _ = try? Spawn.wait(pid)
       started.cgroup?.remove()
-      SandboxDirectory.remove(directory)
+      started.removeDirectory()
       if let error = error as? SyscallError { throw HopsError.failed("cannot start the sandbox: \(error)") }
       throw error
     }

@@ -13,7 +13,12 @@ import HopsOS
 public final class StartedInit: @unchecked Sendable {
   /// The sandbox id it was started for: its cgroup and directory carry it.
   public let id: String
-  private(set) var directory: String
+  /// Where its directory is (`sandboxes/<id>`), if it has one: only a
+  /// sandbox that needs one (`makeDirectory`) gets it. A run thrown away at
+  /// its exit, its layers in memory, writes nothing to disk; its cgroup's
+  /// mark says whose it is (SandboxCgroup.ownerAttribute).
+  let directory: String
+  private(set) var hasDirectory = false
   let pid: pid_t
   /// The daemon's end of the control socket.
   let control: Int32
@@ -35,11 +40,12 @@ public final class StartedInit: @unchecked Sendable {
   var memoryLayerBytes: UInt64 = 0
 
   init(
-    id: String, directory: String, pid: pid_t, control: Int32, streams: (stdin: Int32, stdout: Int32, stderr: Int32)?,
+    id: String, directory: String, hasDirectory: Bool, pid: pid_t, control: Int32, streams: (stdin: Int32, stdout: Int32, stderr: Int32)?,
     ids: UserIDRange?, cgroup: SandboxCgroup?, inCgroup: Bool
   ) {
     self.id = id
     self.directory = directory
+    self.hasDirectory = hasDirectory
     self.pid = pid
     self.control = control
     self.streams = streams
@@ -48,14 +54,25 @@ public final class StartedInit: @unchecked Sendable {
     self.inCgroup = inCgroup
   }
 
-  /// A warm one's directory moves from `warm/` to `sandboxes/` when a launch
-  /// takes it (its mounts are built after this, from the new path).
-  func moveDirectory(to path: String) throws {
-    guard path != directory else { return }
-    guard rename(directory, path) == 0 else {
-      throw HopsError.failed("cannot move \(directory) to \(path): \(errnoString(errno))")
+  /// Makes its directory, once (see SandboxDirectory.create). The home's
+  /// directories are made at the daemon's start; again here only if
+  /// something removed them since.
+  func makeDirectory(rootMountPoint: Bool, home: HopsHome) throws {
+    guard !hasDirectory else { return }
+    do {
+      try SandboxDirectory.create(directory, rootMountPoint: rootMountPoint)
+    } catch {
+      try HomeSetup.ensureDirectories(home)
+      try SandboxDirectory.create(directory, rootMountPoint: rootMountPoint)
     }
-    directory = path
+    hasDirectory = true
+  }
+
+  /// Removes its directory, if it has one.
+  func removeDirectory() {
+    guard hasDirectory else { return }
+    SandboxDirectory.remove(directory)
+    hasDirectory = false
   }
 
   /// Still waiting for its plan: a warm hops-init sends nothing before one,
@@ -77,7 +94,7 @@ public final class StartedInit: @unchecked Sendable {
     Glibc.kill(pid, SIGKILL)
     _ = try? Spawn.wait(pid)
     cgroup?.remove()
-    SandboxDirectory.remove(directory)
+    removeDirectory()
   }
 }
 

@@ -63,8 +63,33 @@ class Hops:
             return None
 
     def sandboxes(self):
+        """The home's sandboxes: those with a directory (kept, detached,
+        created, or with a resolv.conf), and, while its daemon runs, those it
+        lists (a run thrown away at its exit has no directory)."""
         directory = self.home / "sandboxes"
-        return sorted(p.name for p in directory.iterdir()) if directory.exists() else []
+        found = {p.name for p in directory.iterdir()} if directory.exists() else set()
+        pid = self.daemon_pid()
+        if pid and Path(f"/proc/{pid}").exists():
+            r = self("ps", "-aq")
+            if r.returncode == 0:
+                found |= set(r.stdout.decode().split())
+        return sorted(found)
+
+    def marked_cgroups(self):
+        """The names of the cgroups marked as this home's (runs, and the warm
+        pool's sandboxes), in any hierarchy."""
+        return marked_cgroups(self.home)
+
+
+def marked_cgroups(home):
+    names = set()
+    for path in list(Path("/sys/fs/cgroup").glob("*/hops/*")) + list(Path("/sys/fs/cgroup").glob("hops/*")):
+        try:
+            if os.getxattr(path, "trusted.hops.home") == str(home).encode():
+                names.add(path.name)
+        except OSError:
+            pass
+    return sorted(names)
 
 
 def hops_init_pids(name="hops-init"):
@@ -127,7 +152,7 @@ def hops():
         "warm hops-init processes": hops_init_pids("hops-init-warm"),
         "hops-init zygotes": hops_init_pids("hops-zygote"),
         "sandbox directories": h.sandboxes(),
-        "warm sandbox directories": sorted(p.name for p in (home / "warm").iterdir()) if (home / "warm").exists() else [],
+        "cgroups marked as the home's": marked_cgroups(home),
         "temporary files": sorted(p.name for p in (home / "tmp").iterdir()),
     }
     shutil.rmtree(home, ignore_errors=True)
@@ -160,8 +185,7 @@ def own_daemon():
             h("rm", "-f", *ids)
         h("system", "stop")
         h.process.wait(timeout=30)
-        warm = h.home / "warm"
-        assert not (warm.exists() and any(warm.iterdir())), "the warm pool's directories outlived the daemon"
+        assert not h.marked_cgroups(), f"cgroups of the daemon's outlived it: {h.marked_cgroups()}"
         assert not any((h.home / "tmp").iterdir()), f"temporary files left: {list((h.home / 'tmp').iterdir())}"
         shutil.rmtree(h.home, ignore_errors=True)
     assert wait_until(lambda: not hops_init_pids())

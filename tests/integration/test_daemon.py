@@ -119,19 +119,23 @@ def test_daemon_killed_mid_run_next_daemon_cleans_up(hops):
     hops("system", "start", check=True)
     p = hops.popen("run", "--", "/bin/sh", "-c", "echo ready; exec sleep 100")
     assert read_line(p.stdout) == b"ready\n"
-    assert len(hops.sandboxes()) == 1
+    [sandbox_id] = hops.sandboxes()
     os.kill(hops.daemon_pid(), signal.SIGKILL)
     # The client learns its daemon is gone and says so.
     assert p.wait(timeout=30) == 125
     assert b"hopsd" in p.stderr.read()
     # hops-init notices its daemon is gone and ends the sandbox by itself.
     assert wait_until(lambda: not hops_init_pids())
+    # What is left of the run is its cgroup, marked as this home's (it has
+    # no directory), and of the warm pool theirs.
+    assert sandbox_id in hops.marked_cgroups()
     # The stale pid file and socket do not stop the next daemon, which removes
     # what the dead one left.
     assert (hops.home / "hopsd.pid").exists()
     r = hops("system", "start")
     assert r.returncode == 0, r.stderr
     assert wait_until(lambda: hops.sandboxes() == [])
+    assert sandbox_id not in hops.marked_cgroups()
     assert hops("run", "--", "/bin/true").returncode == 0
 
 
@@ -150,4 +154,7 @@ def test_a_removed_sandboxes_directory_is_made_again(own_daemon):
     shutil.rmtree(h.home / "sandboxes")
     r = h("run", "--", "/bin/echo", "again")
     assert (r.returncode, r.stdout, r.stderr) == (0, b"again\n", b"")
-    assert (h.home / "sandboxes").is_dir()
+    # A plain run needs no directory; a kept one does, and gets it.
+    r = h("run", "--keep", "--", "/bin/echo", "kept")
+    assert (r.returncode, r.stdout) == (0, b"kept\n"), r.stderr
+    assert (h.home / "sandboxes").is_dir() and len(h.sandboxes()) == 1

@@ -15,7 +15,7 @@ def sandbox_cgroups(hops):
     # may vanish while this walks the tree: the walk then starts again.
     for _ in range(20):
         try:
-            warm = {p.name for p in (hops.home / "warm").iterdir()} if (hops.home / "warm").is_dir() else set()
+            warm = set(hops.marked_cgroups()) - set(hops.sandboxes())
             found = []
             for parent in Path("/sys/fs/cgroup").glob("**/hops"):
                 if parent.is_dir() and parent.parent.name != "hops":

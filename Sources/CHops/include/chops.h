@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+/* Not in Swift's Glibc module: cgroups' owner mark (SandboxCgroup). */
+#include <sys/xattr.h>
 
 /// Starts `path` in a new process created with clone(2) and the given namespace
 /// flags (0 for a plain fork). In the child, `fds[i]` becomes descriptor i for every
