@@ -163,8 +163,11 @@ def disk():
     run = subprocess.Popen([hops, "run", "/tmp", "--", "/bin/sh", "-c", "echo up; exec sleep 5"], env=env,
                            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     run.stdout.readline()
-    [directory] = list(Path(home, "sandboxes").iterdir())
-    running = int(subprocess.run(["du", "-sb", str(directory)], capture_output=True).stdout.split()[0])
+    # A plain run has no directory at all: whatever the home's sandboxes
+    # directory holds beyond itself while it runs is what it added.
+    sandboxes = Path(home, "sandboxes")
+    running = sum(int(subprocess.run(["du", "-sb", str(p)], capture_output=True).stdout.split()[0])
+                  for p in sandboxes.iterdir())
     run.kill()
     run.wait()
     return created, running
@@ -187,7 +190,7 @@ def main():
     print(f"{'warm pool (hops-init waiting)':40s} {warm:10d} {warm_uss / 1024:10.0f} KiB private in all")
     created, running = disk()
     print(f"{'disk of a sandbox that writes nothing':40s} {created / 1024:10.1f} KiB (hops create: layers on disk)")
-    print(f"{'disk of a run that writes nothing':40s} {running / 1024:10.1f} KiB (hops run: layers in memory)")
+    print(f"{'disk of a run that writes nothing':40s} {running / 1024:10.1f} KiB (hops run: layers in memory, no directory)")
 
 
 main()

@@ -32,6 +32,7 @@ if [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] && [ "$(stat -f -c %T /sys/fs/c
 fi
 
 swift build -c release --static-swift-stdlib >/dev/null
+scripts/build-front.sh .build/release
 bin=$PWD/.build/release
 export HOPS_HOME="$work/home"
 "$bin/hops" system stop >/dev/null 2>&1 || true

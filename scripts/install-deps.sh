@@ -12,6 +12,7 @@ packages=(
   nftables         # network modes: libnftables, which hopsd loads to set what sandboxes may reach
   libseccomp-dev   # the sandboxes' seccomp filter, compiled by the daemon (links libseccomp)
   libcurl4-openssl-dev  # image pulls (FoundationNetworking, linked statically, links libcurl)
+  musl-tools       # the hops front, built against musl (scripts/build-front.sh)
 )
 missing=()
 for pkg in "${packages[@]}"; do

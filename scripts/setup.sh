@@ -13,6 +13,7 @@ scripts/install-deps.sh
 # A release build with the Swift libraries linked in: every command and every
 # sandbox starts several milliseconds faster than with shared ones.
 swift build -c release --static-swift-stdlib
+scripts/build-front.sh .build/release
 hops=.build/release/hops
 "$hops" init
 "$hops" run /tmp -- /bin/echo "Hello from Hops!"

@@ -39,6 +39,7 @@ done
 
 echo "== build"
 swift build --build-tests
+scripts/build-front.sh .build/debug
 echo "== unit tests"
 swift test --skip-build
 echo "== integration tests"
