@@ -143,7 +143,8 @@ def test_keep_keeps_the_files_and_says_where(hops):
         assert (kept / "upper" / "x").exists()
         assert kept.parent == hops.home / "sandboxes"
     finally:
-        subprocess.run(["rm", "-rf", str(kept)], check=True)
+        hops("rm", kept.name, check=True)
+    assert not kept.exists()
 
 
 def test_without_keep_nothing_of_the_sandbox_stays(hops):
