@@ -57,12 +57,6 @@ struct DirectRunSession {
       }
     }
 
-    // The exit is told on a pipe, so one poll waits for it and for the client.
-    // Made first: a sandbox must never be started that nobody follows.
-    guard let exitPipe = try? FD.pipe() else {
-      return send(channel, .error("cannot start the sandbox: \(errnoString(errno))"))
-    }
-    defer { [exitPipe.read, exitPipe.write].forEach(FD.close) }
     let sandbox: Sandbox
     do {
       try Self.checkBounds(request)
@@ -83,27 +77,13 @@ struct DirectRunSession {
     held = []
 
     let registry = starter.registry
-    sandbox.start(
-      output: nil,
-      onExit: { record in
-        registry.exited(record)
-        _ = write(exitPipe.write, "x", 1)
-      },
-      onFinished: { registry.tornDown(sandbox) })
     send(channel, .started(sandboxID: sandbox.id, address: sandbox.address))
-
-    var clientGone = false
-    while true {
-      var entries = [pollfd(fd: exitPipe.read, events: Int16(POLLIN), revents: 0)]
-      if !clientGone { entries.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
-      if poll(&entries, nfds_t(entries.count), -1) < 0 {
-        if errno == EINTR { continue }
-        sandbox.kill(reason: "the daemon could not follow the sandbox", discardOutput: true)
-        clientGone = true
-        continue
-      }
-      if entries[0].revents != 0 { break }
-      if !clientGone && entries[1].revents != 0 {
+    // This thread follows the sandbox itself (Sandbox.follow), and the client
+    // with it: its signals are forwarded; if it goes away, the sandbox is killed.
+    let logger = self.logger
+    sandbox.follow(
+      client: fd,
+      onClient: {
         let open = (try? channel.fill()) ?? false
         while let frame = try? channel.nextFrame() {
           if case .signal(let number)? = try? DirectRunInput(json: frame) {
@@ -112,15 +92,17 @@ struct DirectRunSession {
         }
         // Signals carry no descriptors; any that came are closed at once.
         channel.takeDescriptors(channel.queuedDescriptors)?.forEach(FD.close)
-        if !open {
-          clientGone = true
-          sandbox.kill(reason: "the client disconnected", discardOutput: true)
-        }
-      }
-    }
-    guard let exit = sandbox.exit else { return }
-    logger.info("sandbox ended", metadata: ["id": "\(sandbox.id)", "code": "\(exit.code)"])
-    if !clientGone { send(channel, .exit(DirectRunExit(exit))) }
+        if !open { sandbox.kill(reason: "the client disconnected", discardOutput: true) }
+        return open
+      },
+      onExit: { record in
+        registry.exited(record)
+        guard let exit = sandbox.exit else { return }
+        logger.info("sandbox ended", metadata: ["id": "\(sandbox.id)", "code": "\(exit.code)"])
+        // To a client that went away this fails, and that is all.
+        try? channel.send(Array(DirectRunOutput.exit(DirectRunExit(exit)).json.utf8))
+      })
+    registry.tornDown(sandbox)
   }
 
   private func send(_ channel: ControlChannel, _ output: DirectRunOutput) {

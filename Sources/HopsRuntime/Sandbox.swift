@@ -108,6 +108,17 @@ public final class Sandbox: Sendable {
     }
   }
 
+  /// What `start` does, on the calling thread (a direct run's, which has
+  /// nothing else to do meanwhile: one thread and one hand-over fewer a run),
+  /// watching `client` too: `onClient` runs whenever it is readable, and
+  /// returns false to stop watching it. Returns once the sandbox is torn
+  /// down; `onExit` runs before that, as soon as the exit is known.
+  public func follow(
+    client: Int32, onClient: () -> Bool, onExit: @Sendable (SandboxRecord) -> Void
+  ) {
+    monitor(onExit: onExit, client: client, onClient: onClient)
+  }
+
   /// An attached run: the command's output then its exit, as a stream. The
   /// consumer calls `consumed()` after handling each event.
   public func events(
@@ -123,7 +134,10 @@ public final class Sandbox: Sendable {
 
   public func consumed() { main?.consumed() }
 
-  private func monitor(onExit: @Sendable (SandboxRecord) -> Void) {
+  private func monitor(
+    onExit: @Sendable (SandboxRecord) -> Void, client: Int32 = -1, onClient: () -> Bool = { false }
+  ) {
+    var client = client
     var report: InitReport? = pendingReport
     var told = false
     // `exited` comes once hops-init has killed and reaped every other process
@@ -146,14 +160,20 @@ public final class Sandbox: Sendable {
         let ms = max(0, Int32(clamping: left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000) + 1)
         timeout = timeout < 0 ? ms : min(timeout, ms)
       }
-      var entry = pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0)
-      let ready = poll(&entry, 1, timeout)
+      var entries = (
+        pollfd(fd: channel.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+      )
+      let ready = withUnsafeMutableBytes(of: &entries) { buffer in
+        poll(buffer.baseAddress!.assumingMemoryBound(to: pollfd.self), client >= 0 ? 2 : 1, timeout)
+      }
       // Sampled on the timer only: a report's wake-up is on the run's path.
       if ready == 0 && cgroup != nil && !told { samplePeakProcesses() }
       if !told, let deadline, ContinuousClock.now >= deadline, let seconds = limits.timeoutSeconds {
         timeOut(after: seconds)
       }
       if ready <= 0 { continue }
+      if client >= 0 && entries.1.revents != 0 && !onClient() { client = -1 }
+      if entries.0.revents == 0 { continue }
       let open = (try? channel.fill()) ?? false
       while let frame = try? channel.nextFrame() {
         guard let decoded = try? InitReport(json: frame) else { continue }
