@@ -263,27 +263,35 @@ public final class SandboxCgroup: Sendable {
     }
   }
 
-  public func usage() -> CgroupUsage {
+  /// `totalsOnly`: CPU time, peaks and OOM kills, not the figures of the
+  /// moment (after a sandbox's end they are zero, and each file read is a
+  /// lookup and an open in a fresh kernfs directory), unless a peak is
+  /// missing and the figure of the moment stands in for it.
+  public func usage(totalsOnly: Bool = false) -> CgroupUsage {
     var usage = CgroupUsage()
     switch hierarchy.version {
     case .v2:
       let dir = directories["memory"]!
       if let stat = try? readText(dir + "/cpu.stat"), let micros = Self.field(stat, "usage_usec") { usage.cpuNanos = micros * 1000 }
-      usage.memoryBytes = Self.number(dir + "/memory.current") ?? 0
-      usage.peakMemoryBytes = Self.number(dir + "/memory.peak") ?? usage.memoryBytes
-      usage.processes = Int(Self.number(dir + "/pids.current") ?? 0)
-      usage.peakProcesses = Int(Self.number(dir + "/pids.peak") ?? UInt64(usage.processes))
+      let peakMemory = Self.number(dir + "/memory.peak")
+      if !totalsOnly || peakMemory == nil { usage.memoryBytes = Self.number(dir + "/memory.current") ?? 0 }
+      usage.peakMemoryBytes = peakMemory ?? usage.memoryBytes
+      let peakProcesses = Self.number(dir + "/pids.peak")
+      if !totalsOnly || peakProcesses == nil { usage.processes = Int(Self.number(dir + "/pids.current") ?? 0) }
+      usage.peakProcesses = peakProcesses.map { Int($0) } ?? usage.processes
       if let events = try? readText(dir + "/memory.events") { usage.oomKills = Int(Self.field(events, "oom_kill") ?? 0) }
     case .v1:
       if let dir = directories["cpuacct"] { usage.cpuNanos = Self.number(dir + "/cpuacct.usage") ?? 0 }
       if let dir = directories["memory"] {
-        usage.memoryBytes = Self.number(dir + "/memory.usage_in_bytes") ?? 0
-        usage.peakMemoryBytes = Self.number(dir + "/memory.max_usage_in_bytes") ?? usage.memoryBytes
+        let peak = Self.number(dir + "/memory.max_usage_in_bytes")
+        if !totalsOnly || peak == nil { usage.memoryBytes = Self.number(dir + "/memory.usage_in_bytes") ?? 0 }
+        usage.peakMemoryBytes = peak ?? usage.memoryBytes
         if let control = try? readText(dir + "/memory.oom_control") { usage.oomKills = Int(Self.field(control, "oom_kill") ?? 0) }
       }
       if let dir = directories["pids"] {
-        usage.processes = Int(Self.number(dir + "/pids.current") ?? 0)
-        usage.peakProcesses = Int(Self.number(dir + "/pids.peak") ?? UInt64(usage.processes))
+        let peak = Self.number(dir + "/pids.peak")
+        if !totalsOnly || peak == nil { usage.processes = Int(Self.number(dir + "/pids.current") ?? 0) }
+        usage.peakProcesses = peak.map { Int($0) } ?? usage.processes
       }
     }
     return usage

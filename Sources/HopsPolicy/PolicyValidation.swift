@@ -1,5 +1,6 @@
 import Glibc
 import HopsCore
+import Synchronization
 
 /// One thing wrong with a policy: the profile key it came from and why.
 public struct PolicyProblem: Sendable, Equatable, CustomStringConvertible {
@@ -22,11 +23,26 @@ public struct HostFacts: Sendable, Equatable {
     self.memoryBytes = memoryBytes
   }
 
+  /// Read again at most once a second: a run asks three times (its checks,
+  /// its profile, its layers' size), each a file read and a sysinfo call,
+  /// and CPUs and memory come and go far more rarely than that.
   public static func current() -> HostFacts {
+    let now = monotonicSeconds()
+    if let (facts, at) = cache.withLock({ $0 }), now - at < 1 { return facts }
     let cpus = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     let pages = max(0, sysconf(Int32(_SC_PHYS_PAGES)))
     let pageSize = max(0, sysconf(Int32(_SC_PAGESIZE)))
-    return HostFacts(cpus: cpus, memoryBytes: UInt64(pages) * UInt64(pageSize))
+    let facts = HostFacts(cpus: cpus, memoryBytes: UInt64(pages) * UInt64(pageSize))
+    cache.withLock { $0 = (facts, now) }
+    return facts
+  }
+
+  private static let cache = Mutex<(HostFacts, Double)?>(nil)
+
+  private static func monotonicSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
   }
 }
 

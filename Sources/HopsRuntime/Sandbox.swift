@@ -212,7 +212,7 @@ public final class Sandbox: Sendable {
     report: InitReport?, status: Int32, killedBecause: String?, timedOut: Bool,
     onExit: @Sendable (SandboxRecord) -> Void
   ) {
-    var usage = currentUsage()
+    var usage = currentUsage(final: true)
     usage.timedOut = timedOut
     // A sandbox's published ports are freed before its exit is told: a run
     // started right after this one ends may publish the same ones. Without
@@ -250,12 +250,13 @@ public final class Sandbox: Sendable {
     }
   }
 
-  /// Usage now: the cgroup's counters and the wall time so far.
-  public func currentUsage() -> SandboxUsage {
+  /// Usage now: the cgroup's counters and the wall time so far. `final`:
+  /// at its exit, when only the totals and peaks mean anything.
+  public func currentUsage(final: Bool = false) -> SandboxUsage {
     var usage = SandboxUsage()
     let elapsed = (ContinuousClock.now - startedMonotonic).components
     usage.wallSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
-    if let counters = cgroup?.usage() {
+    if let counters = cgroup?.usage(totalsOnly: final) {
       usage.cpuSeconds = Double(counters.cpuNanos) / 1e9
       usage.memoryBytes = counters.memoryBytes
       usage.peakMemoryBytes = counters.peakMemoryBytes
