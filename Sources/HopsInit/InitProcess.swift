@@ -51,7 +51,7 @@ public enum InitProcess {
         FD.close(root)
         prepared = true
       }
-      plan = try LaunchPlan(json: frame)
+      plan = try LaunchPlan(frame: frame)
       guard plan.prepared == prepared else {
         fail(control, code: 125, "hops-init: the plan and the prepared filesystem disagree (prepared: \(prepared))")
       }

@@ -30,6 +30,30 @@ extension LaunchPlan {
   }
 }
 
+// On the control socket a plan is one frame: its JSON without the seccomp
+// program, then a NUL (which JSON text never holds), then the program's
+// bytes as they are. In base64 inside the JSON, the 2.6 KB program was most
+// of a 5 KB plan: encoding, quoting, parsing and decoding it cost 0.06 ms of
+// CPU a run.
+extension LaunchPlan {
+  public var frame: [UInt8] {
+    guard let filter = seccompFilter else { return Array(json.utf8) }
+    var withoutFilter = self
+    withoutFilter.seccompFilter = nil
+    return Array(withoutFilter.json.utf8) + [0] + filter
+  }
+
+  public init(frame: [UInt8]) throws {
+    guard let end = frame.firstIndex(of: 0) else {
+      try self.init(json: frame)
+      return
+    }
+    try self.init(json: Array(frame[..<end]))
+    guard seccompFilter == nil else { throw JSONValue.Mismatch(path: "seccompFilter", expected: "one program, not two") }
+    seccompFilter = Data(frame[(end + 1)...])
+  }
+}
+
 extension PlanMount {
   var json: String {
     JSONText.object([

@@ -37,7 +37,7 @@ public enum Zygote {
       mounts: [PlanMount(kind: .bind, source: "/s", destination: "/d")], maskedPaths: ["/m"],
       seccompFilter: Data([1, 2, 3]))
     plan.descriptorCount = 1
-    _ = try? LaunchPlan(json: Array(plan.json.utf8))
+    _ = try? LaunchPlan(frame: plan.frame)
     let exec = #"{"exec":{"_0":{"id":1,"argv":["a"],"environment":[],"workingDirectory":"/"}}}"#
     _ = try? InitRequest(json: Array(exec.utf8))
     for name in LaunchPlan.defaultCapabilities { _ = Capabilities.number(of: name) }

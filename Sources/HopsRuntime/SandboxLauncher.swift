@@ -351,7 +351,7 @@ public struct SandboxLauncher: Sendable {
       plan.stdioPassed = stdio != nil
       let passed = (stdio ?? []) + (builder?.descriptors ?? [])
       let batch = Int(HOPS_MAX_PASSED_FDS)
-      try channel.send(Array(plan.json.utf8), descriptors: Array(passed.prefix(batch)))
+      try channel.send(plan.frame, descriptors: Array(passed.prefix(batch)))
       for start in stride(from: batch, to: passed.count, by: batch) {
         try channel.send(LaunchPlan.descriptorsFrame, descriptors: Array(passed[start..<min(passed.count, start + batch)]))
       }

@@ -100,6 +100,28 @@ import Testing
   }
 }
 
+/// On the wire a plan's seccomp program follows its JSON as raw bytes.
+@Suite struct LaunchPlanFrameTests {
+  @Test(arguments: LaunchPlanJSONTests.plans) func readsBackItsFrame(_ plan: LaunchPlan) throws {
+    let frame = plan.frame
+    #expect(try LaunchPlan(frame: frame) == plan)
+    let text = frame.prefix { $0 != 0 }
+    // The JSON part carries no program; the bytes after it are the program.
+    #expect(try JSONValue.Members(try JSONValue(parsing: Array(text))).optionalBase64("seccompFilter") == nil)
+    if let filter = plan.seccompFilter {
+      #expect(Array(frame.dropFirst(text.count + 1)) == Array(filter))
+    } else {
+      #expect(text.count == frame.count)
+    }
+  }
+
+  @Test func refusesTwoPrograms() throws {
+    let plan = LaunchPlanJSONTests.plans[3]
+    let frame = Array(plan.json.utf8) + [0, 9]
+    #expect(throws: JSONValue.Mismatch.self) { try LaunchPlan(frame: frame) }
+  }
+}
+
 /// The daemon writes exec requests with JSONEncoder; hops-init reads them by hand.
 @Suite struct InitRequestJSONTests {
   static let requests: [InitRequest] = [
