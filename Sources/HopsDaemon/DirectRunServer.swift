@@ -14,7 +14,8 @@ import Synchronization
 ///
 /// The socket has the same owner, mode and peer check as the gRPC one: what
 /// one may ask here, one may ask there. Each connection gets a thread of its
-/// own: its work blocks (spawning, mounts, waiting for the exit).
+/// own: its work blocks (spawning, mounts, waiting for the exit). Threads are
+/// reused from one run to the next (ReusedThreads).
 final class DirectRunServer: Sendable {
   let path: String
   private let listener: Int32
@@ -22,6 +23,8 @@ final class DirectRunServer: Sendable {
   private let access: SocketAccess
   private let logger: Logger
   private let stopped = Atomic<Bool>(false)
+  /// As many kept as runs usually go at once on a busy host; more start when needed.
+  private let threads = ReusedThreads(name: "hopsd-run", keepIdle: 16)
 
   init(home: HopsHome, starter: SandboxStarter, access: SocketAccess, logger: Logger) throws {
     path = home.directRunSocketPath
@@ -64,7 +67,7 @@ final class DirectRunServer: Sendable {
         let session = DirectRunSession(fd: connection, starter: starter, access: access, logger: logger)
         // A connection without a thread of its own is closed: the client
         // sees it end and says so; the accept loop never runs a session.
-        if !Threads.start(name: "hopsd-run", { session.serve() }) {
+        if !threads.run({ session.serve() }) {
           logger.warning("refused a direct run", metadata: ["reason": "no thread for it"])
           close(connection)
         }
