@@ -15,16 +15,19 @@ import HopsOS
 /// its own, in its namespaces and cgroups, the daemon its parent.
 public enum Zygote {
   public static let argument = "--zygote"
+  /// After `argument`: the sandboxes have user namespaces, so the zygote may
+  /// keep only the few mounts its children use (see ZygoteCalls.serve).
+  public static let minimalMountsArgument = "--minimal-mounts"
 
   /// Serves the daemon; returns only in a child. The zygote itself exits when
   /// the daemon closes the channel (or dies).
   public static func serve() {
     warmUp()
-    guard ZygoteCalls.serve(LaunchPlan.controlDescriptor) else { _exit(0) }
+    let arguments = (0..<Int(CommandLine.argc)).compactMap { CommandLine.unsafeArgv[$0] }
+    let minimalMounts = arguments.dropFirst(2).contains { String(cString: $0) == minimalMountsArgument }
+    guard ZygoteCalls.serve(LaunchPlan.controlDescriptor, minimalMounts: minimalMounts) else { _exit(0) }
     // A sandbox's hops-init: its command line says just that, as a spawned one's does.
-    if CommandLine.argc > 1, let argument = CommandLine.unsafeArgv[1] {
-      memset(argument, 0, strlen(argument))
-    }
+    for argument in arguments.dropFirst() { memset(argument, 0, strlen(argument)) }
   }
 
   /// Uses, once, the generic types and code paths every hops-init needs, so

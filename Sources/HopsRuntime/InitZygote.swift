@@ -19,7 +19,7 @@ final class InitZygote: Sendable {
   private let state: Mutex<State>
   let pid: pid_t
 
-  init(initPath: String) throws(SyscallError) {
+  init(initPath: String, minimalMounts: Bool) throws(SyscallError) {
     let channel = try ZygoteCalls.channel()
     defer { FD.close(channel.zygote) }
     let null: (read: Int32, write: Int32)
@@ -30,7 +30,8 @@ final class InitZygote: Sendable {
     defer { FD.close(null.read); FD.close(null.write) }
     do {
       pid = try Spawn.start(
-        path: initPath, argv: ["hops-init", Zygote.argument], environment: [],
+        path: initPath, argv: ["hops-init", Zygote.argument] + (minimalMounts ? [Zygote.minimalMountsArgument] : []),
+        environment: [],
         descriptors: [null.read, null.write, null.write, channel.zygote], newSession: true)
     } catch {
       FD.close(channel.daemon)

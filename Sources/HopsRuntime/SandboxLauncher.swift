@@ -49,7 +49,8 @@ public struct SandboxLauncher: Sendable {
     HostNetwork.removeOrphans()
     self.hostNetwork = try? HostNetwork()
     // HOPS_NO_ZYGOTE=1 spawns every hops-init (to compare, or to rule the zygote out).
-    let zygote = getenv("HOPS_NO_ZYGOTE") == nil ? try? InitZygote(initPath: initPath) : nil
+    let zygote = getenv("HOPS_NO_ZYGOTE") == nil
+      ? try? InitZygote(initPath: initPath, minimalMounts: userNamespaces.supported) : nil
     self.zygote = zygote
     let starter = InitStarter(
       home: home, initPath: initPath, cgroups: cgroups, userNamespaces: userNamespaces.supported, zygote: zygote)

@@ -11,12 +11,19 @@ from conftest import daemon_children, read_line, wait_until
 GUARD = '[ "$(cat /proc/1/comm)" = hops-init ] || { echo NOT-IN-SANDBOX; exit 99; }; '
 
 
+ZYGOTE_ARGUMENTS = b"--zygote\0--minimal-mounts\0"
+
+
 def forked_by_the_zygote(pid):
-    """A forked hops-init keeps the zygote's argument area, its `--zygote`
+    """A forked hops-init keeps the zygote's argument area, its arguments
     blanked out; an exec'd one has just `hops-init`."""
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     assert cmdline.startswith(b"hops-init\0"), cmdline
-    return cmdline == b"hops-init\0" + b"\0" * len(b"--zygote\0")
+    return cmdline == b"hops-init\0" + b"\0" * len(ZYGOTE_ARGUMENTS)
+
+
+def mount_points(pid):
+    return [line.split()[4] for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines()]
 
 
 def with_a_running_init(h, check):
@@ -39,7 +46,12 @@ def spawned(pid):
 def test_sandboxes_come_from_the_zygote_and_do_without_it(own_daemon):
     h = own_daemon("--warm-sandboxes", "0")
     (zygote,) = daemon_children(h.process.pid, "hops-zygote")
-    assert Path(f"/proc/{zygote}/cmdline").read_bytes() == b"hops-init\0--zygote\0"
+    assert Path(f"/proc/{zygote}/cmdline").read_bytes() == b"hops-init\0" + ZYGOTE_ARGUMENTS
+    # With user namespaces it keeps only the mounts its children use before
+    # their pivot (each child's namespace starts as a copy of its); the
+    # host's are untouched.
+    assert sorted(mount_points(zygote)) == ["/", "/dev", "/proc", "/sys"]
+    assert "/sys/fs/cgroup" in mount_points(os.getpid())
 
     def forked(pid):
         assert forked_by_the_zygote(pid)
