@@ -1,8 +1,11 @@
-// The sandbox's seccomp filter, compiled with libseccomp in the daemon. hops-init
-// only installs the resulting BPF program (in each child, just before execve),
-// so it needs no libseccomp of its own.
+// The sandbox's seccomp filter as libseccomp compiles it: the reference the
+// daemon's own, shorter program (program.c) is checked against, call by call
+// (SeccompTests), and what the daemon falls back to should that one fail.
+// hops-init only installs a finished BPF program (in each child, just before
+// execve), so it needs no libseccomp of its own.
 #define _GNU_SOURCE
 #include "cseccomp.h"
+#include "rules.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -19,14 +22,6 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
-// Every namespace flag: clone may make threads and processes, never namespaces.
-static const unsigned long namespace_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
-                                             CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME;
-
 static int fail(char *message, size_t size, int error, const char *what) {
   snprintf(message, size, "%s: %s", what, strerror(error));
   return -error;
@@ -37,19 +32,7 @@ int hops_seccomp_resolve(const char *name) {
   return nr == __NR_SCMP_ERROR ? -1 : nr;
 }
 
-// Which argument of each mode-setting call holds the mode.
-static int mode_argument(const char *name) {
-  static const struct { const char *name; int argument; } calls[] = {
-      {"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"mknod", 1},
-      {"mknodat", 2}, {"open", 2}, {"openat", 3}, {"creat", 1},
-  };
-  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-    if (strcmp(name, calls[i].name) == 0) return calls[i].argument;
-  }
-  return -1;
-}
-
-int hops_seccomp_compile(const char *const *allowed, int count, int flags, void **program, size_t *length,
+int hops_seccomp_compile_libseccomp(const char *const *allowed, int count, int flags, void **program, size_t *length,
                          char *message, size_t message_size) {
   *program = NULL;
   *length = 0;
@@ -79,15 +62,14 @@ int hops_seccomp_compile(const char *const *allowed, int count, int flags, void 
     } else if (!(flags & HOPS_SECCOMP_SETUID_BITS) && mode_argument(name) >= 0) {
       // A setuid file the sandbox makes in its workspace would be a setuid file
       // on the host: such modes are refused.
-      struct scmp_arg_cmp no_set_id = {(unsigned)mode_argument(name), SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID, 0};
+      struct scmp_arg_cmp no_set_id = {(unsigned)mode_argument(name), SCMP_CMP_MASKED_EQ, set_id_bits, 0};
       rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &no_set_id);
     } else if (!(flags & HOPS_SECCOMP_SETUID_BITS) && strcmp(name, "openat2") == 0) {
       rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
     } else if (strcmp(name, "personality") == 0) {
       // Only the harmless personas: Linux, and the 32-bit and uname tweaks.
-      static const unsigned long personas[] = {0x0, 0x0008, 0x20000, 0x20008, 0xffffffff};
-      for (size_t p = 0; p < sizeof personas / sizeof personas[0] && rc >= 0; p++) {
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, personas[p]));
+      for (size_t p = 0; p < sizeof harmless_personas / sizeof harmless_personas[0] && rc >= 0; p++) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, harmless_personas[p]));
       }
     } else {
       rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);

@@ -37,13 +37,31 @@ public final class SeccompCompiler: Sendable {
     return program
   }
 
+  /// Which compiler writes the program (see CSeccomp's cseccomp.h).
+  enum Writer {
+    /// Ours, as ranges of syscall numbers: a fifth of the length.
+    case ranges
+    /// libseccomp's: the reference, and the fallback should ours fail.
+    case libseccomp
+  }
+
   static func compile(_ names: [String], setuidBits: Bool) throws -> [UInt8] {
+    if let program = try? compile(names, setuidBits: setuidBits, writer: .ranges) { return program }
+    return try compile(names, setuidBits: setuidBits, writer: .libseccomp)
+  }
+
+  static func compile(_ names: [String], setuidBits: Bool, writer: Writer) throws -> [UInt8] {
     var pointer: UnsafeMutableRawPointer?
     var length = 0
     var message = [CChar](repeating: 0, count: 256)
+    let flags = setuidBits ? HOPS_SECCOMP_SETUID_BITS : 0
     let result = withCStrings(names) { list in
-      hops_seccomp_compile(
-        list, Int32(names.count), setuidBits ? HOPS_SECCOMP_SETUID_BITS : 0, &pointer, &length, &message, message.count)
+      switch writer {
+      case .ranges:
+        hops_seccomp_compile(list, Int32(names.count), flags, &pointer, &length, &message, message.count)
+      case .libseccomp:
+        hops_seccomp_compile_libseccomp(list, Int32(names.count), flags, &pointer, &length, &message, message.count)
+      }
     }
     guard result == 0, let pointer else {
       throw HopsError.failed("cannot compile the seccomp filter: \(CText.string(message))")

@@ -81,3 +81,60 @@ import Testing
     #expect(throws: HopsError.self) { try SeccompCompiler.shared.program(for: SyscallFilter(deny: ["Bad Name"])) }
   }
 }
+
+/// Hops writes the filter itself, as ranges of syscall numbers (CSeccomp's
+/// program.c); it must decide exactly as libseccomp's program for the same
+/// rules does. Both are run, without making any call, on every syscall
+/// number, for this architecture, another one and x32, with every argument
+/// the rules look at.
+@Suite struct SeccompProgramTests {
+  static let x86_64: UInt32 = 0xC000_003E  // AUDIT_ARCH_X86_64
+  static let i386: UInt32 = 0x4000_0003  // AUDIT_ARCH_I386
+
+  /// Arguments that matter to some rule (flags of clone, modes, personas), in
+  /// each of the six places, with and without bits in the high half.
+  static let argumentSets: [[UInt64]] = {
+    let values: [UInt64] = [
+      0, 0o755, 0o4755, 0o2755, 0o6000, 0x0002_0000, 0x1000_0000, 0x4000_0000, 0x0000_0080, 0x0000_0100, 0x11,
+      0x0008, 0x20000, 0x20008, 0xffff_ffff, 0x0040000, 0x1_0000_0000, 0xffff_ffff_ffff_ffff, 0x1_0000_0008,
+    ]
+    var sets: [[UInt64]] = [[0, 0, 0, 0, 0, 0]]
+    for position in 0..<6 {
+      for value in values {
+        var set: [UInt64] = [0, 0, 0, 0, 0, 0]
+        set[position] = value
+        sets.append(set)
+      }
+    }
+    return sets
+  }()
+
+  static let filters: [SyscallFilter] = [
+    SyscallFilter(), SyscallFilter(setuidBits: true), SyscallFilter(allow: ["mount", "unshare"]),
+    SyscallFilter(deny: ["getpid", "clone", "chmod", "personality"]),
+  ]
+
+  @Test(arguments: filters) func decidesAsLibseccompDoes(_ filter: SyscallFilter) throws {
+    let names = try #require(filter.allowed)
+    let ours = try SeccompCompiler.compile(names, setuidBits: filter.setuidBits, writer: .ranges)
+    let reference = try SeccompCompiler.compile(names, setuidBits: filter.setuidBits, writer: .libseccomp)
+    #expect(ours.count * 3 < reference.count, "ours: \(ours.count / 8), libseccomp's: \(reference.count / 8) instructions")
+    var differences: [String] = []
+    for arch in [Self.x86_64, Self.i386] {
+      for nr in Array(0..<1024) + [0x4000_0000, 0x4000_0027, 0x4000_0200, Int(Int32.max)] {
+        for args in Self.argumentSets where differences.count < 10 {
+          let a = args.withUnsafeBufferPointer { pointer in
+            ours.withUnsafeBytes { hops_seccomp_evaluate($0.baseAddress, $0.count, arch, Int32(truncatingIfNeeded: nr), pointer.baseAddress) }
+          }
+          let b = args.withUnsafeBufferPointer { pointer in
+            reference.withUnsafeBytes { hops_seccomp_evaluate($0.baseAddress, $0.count, arch, Int32(truncatingIfNeeded: nr), pointer.baseAddress) }
+          }
+          if a != b || a == HOPS_SECCOMP_EVALUATE_INVALID {
+            differences.append("arch \(arch) nr \(nr) args \(args): ours \(a), libseccomp \(b)")
+          }
+        }
+      }
+    }
+    #expect(differences.isEmpty, "\(differences)")
+  }
+}
