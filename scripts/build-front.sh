@@ -21,6 +21,6 @@ if ! command -v musl-gcc >/dev/null 2>&1; then
   echo "hops: musl-gcc not found: keeping the glibc front in $dir" >&2
   exit 0
 fi
-musl-gcc -std=gnu11 -O2 -static -Wall -Werror -ISources/CFront/include -ISources/CFront \
+musl-gcc -std=gnu11 -O2 -static -Wall -Werror -DHOPS_FRONT_ARENA -ISources/CFront/include -ISources/CFront \
   -o "$dir/hops.musl" Sources/hops/*.c Sources/CFront/*.c
 mv -f "$dir/hops.musl" "$dir/hops"

@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,21 +53,20 @@ static pid_t zygote_fork(int clone_flags) {
    anon_vma, so fork copies its entries instead, a few hundred at a time.
    Best effort: without it, children fault as before. */
 static void share_code_with_children(void) {
+  /* The executable's mappings are those of its inode. */
+  struct stat self;
+  if (stat("/proc/self/exe", &self) != 0) return;
   FILE *maps = fopen("/proc/self/maps", "re");
   if (!maps) return;
   struct { unsigned long start, end; int protection; } found[8];
   int count = 0;
-  char line[512], executable[64] = "";
-  uintptr_t code = (uintptr_t)&share_code_with_children;
+  char line[512];
   while (count < 8 && fgets(line, sizeof line, maps)) {
-    unsigned long start, end;
-    char perms[5], device[16], inode[32];
-    if (sscanf(line, "%lx-%lx %4s %*s %15s %31s", &start, &end, perms, device, inode) != 5) continue;
-    /* The first mapping of the executable is its code (this very function's). */
-    if (!executable[0] && code >= start && code < end) snprintf(executable, sizeof executable, "%s %s", device, inode);
-    char file[64];
-    snprintf(file, sizeof file, "%s %s", device, inode);
-    if (strcmp(file, executable) == 0 && perms[1] == '-' && perms[3] == 'p') {
+    unsigned long start, end, inode;
+    char perms[5];
+    if (sscanf(line, "%lx-%lx %4s %*s %*s %lu", &start, &end, perms, &inode) != 4) continue;
+    /* Readable, not writable, private: code and constants. */
+    if (inode == (unsigned long)self.st_ino && perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p') {
       found[count].start = start;
       found[count].end = end;
       found[count++].protection = PROT_READ | (perms[2] == 'x' ? PROT_EXEC : 0);
@@ -82,7 +82,9 @@ static void share_code_with_children(void) {
     if (mprotect(start, length, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) continue;
     volatile unsigned char *byte = (volatile unsigned char *)(found[i].end - 1);
     *byte = *byte;
-    mprotect(start, length, found[i].protection);
+    /* Never left writable: a zygote that cannot restore it ends (the daemon
+       then spawns each hops-init). */
+    if (mprotect(start, length, found[i].protection) != 0) _exit(127);
   }
 }
 

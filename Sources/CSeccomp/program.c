@@ -84,10 +84,12 @@ struct intervals {
 
 // Appends the interval starting at `start`, unless the last one already
 // goes to `target` (then that one simply goes on).
-static void push_interval(struct intervals *line, uint32_t start, int target) {
-  if (line->count > 0 && line->target[line->count - 1] == target) return;
+static int push_interval(struct intervals *line, uint32_t start, int target) {
+  if (line->count > 0 && line->target[line->count - 1] == target) return 0;
+  if (line->count == (int)(sizeof line->start / sizeof line->start[0])) return -1;
   line->start[line->count] = start;
   line->target[line->count++] = target;
+  return 0;
 }
 
 // Where intervals[from..<to] go, by halving: one JGE per split, and no
@@ -173,7 +175,11 @@ int hops_seccomp_compile(const char *const *allowed, int count, int flags, void 
   struct { int nr; int kind; int argument; int label; } rules[32];
   enum { CLONE, NOSYS_ALWAYS, MODE, PERSONALITY };
   int nrules = 0, nplain = 0;
-  for (int i = 0; i < count && nplain < MAX_CALLS; i++) {
+  for (int i = 0; i < count; i++) {
+    if (nplain == MAX_CALLS) {
+      w->overflow = 1;
+      break;
+    }
     const char *name = allowed[i];
     int nr = seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR || nr < 0) continue;  // not a syscall of this architecture
@@ -220,12 +226,14 @@ int hops_seccomp_compile(const char *const *allowed, int count, int flags, void 
   }
   qsort(segments, (size_t)nsegments, sizeof segments[0], by_start);
   uint64_t next = 0;  // the first number no interval covers yet
+  int full = 0;
   for (int i = 0; i < nsegments; i++) {
-    if (segments[i].lo > next) push_interval(line, (uint32_t)next, DENY);
-    push_interval(line, segments[i].lo, segments[i].target);
+    if (segments[i].lo > next) full |= push_interval(line, (uint32_t)next, DENY);
+    full |= push_interval(line, segments[i].lo, segments[i].target);
     next = (uint64_t)segments[i].hi + 1;
   }
-  if (next <= UINT32_MAX) push_interval(line, (uint32_t)next, DENY);
+  if (next <= UINT32_MAX) full |= push_interval(line, (uint32_t)next, DENY);
+  if (full) w->overflow = 1;
   int tree = interval_tree(w, line, 0, line->count);
   if (line->count == 1) go(w, tree);  // the whole line goes to one place
 

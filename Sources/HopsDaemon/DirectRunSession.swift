@@ -84,6 +84,9 @@ struct DirectRunSession {
     sandbox.follow(
       client: fd,
       onClient: {
+        // Once the exit is told the client goes, and that is no news: the
+        // sandbox is being torn down already.
+        if sandbox.exit != nil { return false }
         let open = (try? channel.fill()) ?? false
         while let frame = try? channel.nextFrame() {
           if case .signal(let number)? = try? DirectRunInput(json: frame) {

@@ -18,7 +18,9 @@ struct SandboxInspection: Encodable {
   var name: String?
   var state: String
   var running: Bool
-  var directory: String
+  /// Its directory on the host; none for a run thrown away at its exit
+  /// (its layers are in memory, its record in the daemon).
+  var directory: String?
   /// The detached sandbox's log, if it has one.
   var log: String?
   var live: Live?
@@ -30,8 +32,10 @@ struct SandboxInspection: Encodable {
     name = record.name
     state = record.state
     running = record.isRunning
-    directory = home.sandbox(id: record.id)
-    log = record.kind == .detached ? directory + "/" + SandboxLog.fileName : nil
+    let path = home.sandbox(id: record.id)
+    directory = record.removedOnExit ? nil : path
+    if case .running(let sandbox) = entry { directory = sandbox.directory }
+    log = record.kind == .detached ? path + "/" + SandboxLog.fileName : nil
     if case .running(let sandbox) = entry {
       let usage = sandbox.currentUsage()
       live = Live(

@@ -72,13 +72,16 @@ public final class SandboxCgroup: Sendable {
   /// Distinct directories (cpu and cpuacct may share a v1 mount).
   public var uniqueDirectories: [String] { Array(Set(directories.values)).sorted() }
 
-  /// The extended attribute that says which Hops home a sandbox's cgroup
-  /// belongs to (its value: the home's path). Other daemons, of other homes,
+  /// The extended attributes that say which Hops home a sandbox's cgroup
+  /// belongs to (their value: the home's path). Other daemons, of other homes,
   /// share the parent; a run thrown away at its exit has nothing else on the
   /// host that names it, so after a crash the next daemon finds what is left
   /// of it by this mark (CrashRecovery). Kernfs keeps trusted.* attributes on
-  /// v1 and v2 alike; only root may read or write them.
-  static let ownerAttribute = "trusted.hops.home"
+  /// v1 and v2 alike, and only root of the host may read or write them; where
+  /// the daemon is not that (root in a container's user namespace), v2's
+  /// user.* attribute (Linux 5.7) stands in. Without either, the sandbox runs
+  /// unmarked: only a crash of its daemon would then leave its cgroup behind.
+  static let ownerAttributes = ["trusted.hops.home", "user.hops.home"]
 
   /// The directory that carries the mark: on v1 one hierarchy's (the same one
   /// at every start on a host, so `owned` finds it), on v2 the only one.
@@ -107,8 +110,13 @@ public final class SandboxCgroup: Sendable {
       guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
       let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
       guard name != "." && name != ".." else { continue }
-      let length = getxattr(parent + "/" + name, ownerAttribute, &value, value.count)
-      if length >= 0 && String(decoding: value[..<length], as: UTF8.self) == owner { names.append(name) }
+      for attribute in ownerAttributes {
+        let length = getxattr(parent + "/" + name, attribute, &value, value.count)
+        if length >= 0 {
+          if String(decoding: value[..<length], as: UTF8.self) == owner { names.append(name) }
+          break
+        }
+      }
     }
     return names
   }
@@ -129,9 +137,9 @@ public final class SandboxCgroup: Sendable {
       try prepareParent()
       if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw SyscallError("mkdir", errno: errno, detail: directory) }
     }
-    do throws(SyscallError) {
-      if let owner, let marked = markedDirectory, setxattr(marked, Self.ownerAttribute, owner, owner.utf8.count, 0) != 0 {
-        throw SyscallError("setxattr", errno: errno, detail: marked)
+    do {
+      if let owner, let marked = markedDirectory {
+        _ = Self.ownerAttributes.first { setxattr(marked, $0, owner, owner.utf8.count, 0) == 0 }
       }
       do {
         try apply(limits)
@@ -264,7 +272,7 @@ public final class SandboxCgroup: Sendable {
   }
 
   /// `totalsOnly`: CPU time, peaks and OOM kills, not the figures of the
-  /// moment (after a sandbox's end they are zero, and each file read is a
+  /// moment (at a sandbox's end nobody shows them, and each file read is a
   /// lookup and an open in a fresh kernfs directory), unless a peak is
   /// missing and the figure of the moment stands in for it.
   public func usage(totalsOnly: Bool = false) -> CgroupUsage {

@@ -6,9 +6,10 @@ import HopsPolicy
 import Synchronization
 
 /// Turns a policy's SyscallFilter into the BPF program hops-init installs in the
-/// sandbox's processes. Compiled here, in the daemon, with libseccomp (which
-/// knows this architecture's syscall numbers and writes correct BPF), once per
-/// distinct filter: most sandboxes share the default one.
+/// sandbox's processes. Compiled here, in the daemon, once per distinct
+/// filter (most sandboxes share the default one): written by hand as
+/// intervals of syscall numbers (CSeccomp's program.c; libseccomp resolves
+/// the names), or by libseccomp should that ever fail.
 public final class SeccompCompiler: Sendable {
   public static let shared = SeccompCompiler()
 

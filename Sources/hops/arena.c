@@ -7,9 +7,10 @@
 // daemon's frames), so keeping everything until exit costs nothing. A block
 // too big for what is left comes from mmap, as before.
 //
-// With glibc (the SwiftPM build) this file is empty: glibc's malloc keeps its
-// memory, and replacing it there would gain nothing.
-#ifndef __GLIBC__
+// Only in that build (scripts/build-front.sh defines HOPS_FRONT_ARENA): in
+// the SwiftPM one, against glibc, this file is empty; glibc's malloc keeps its
+// memory, and a static glibc program would need more of it replaced.
+#ifdef HOPS_FRONT_ARENA
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
