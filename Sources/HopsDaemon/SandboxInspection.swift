@@ -34,9 +34,9 @@ struct SandboxInspection: Encodable {
     running = record.isRunning
     let path = home.sandbox(id: record.id)
     directory = record.removedOnExit ? nil : path
-    if case .running(let sandbox) = entry { directory = sandbox.directory }
     log = record.kind == .detached ? path + "/" + SandboxLog.fileName : nil
     if case .running(let sandbox) = entry {
+      directory = sandbox.directory
       let usage = sandbox.currentUsage()
       live = Live(
         pid: sandbox.initPid, wallSeconds: usage.wallSeconds, cpuSeconds: usage.cpuSeconds, memoryBytes: usage.memoryBytes,

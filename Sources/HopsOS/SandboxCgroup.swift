@@ -122,7 +122,7 @@ public final class SandboxCgroup: Sendable {
   }
 
   /// Makes the parent (once) and this cgroup, and writes the limits; with
-  /// `owner`, marks it as that home's (see ownerAttribute).
+  /// `owner`, marks it as that home's (see ownerAttributes).
   public func create(limits: CgroupLimits, owner: String? = nil) throws(SyscallError) {
     // Once per process and set of parents: on v2 preparing writes the root's
     // and the parent's subtree_control, which take the cgroup lock.

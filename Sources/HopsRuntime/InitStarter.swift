@@ -37,16 +37,7 @@ struct InitStarter: Sendable {
   ) throws -> StartedInit {
     let path = home.sandbox(id: id)
     let withDirectory = directory || !userNamespaces
-    if withDirectory {
-      do {
-        try SandboxDirectory.create(path, rootMountPoint: !userNamespaces)
-      } catch {
-        // The home's directories are made at the daemon's start; again only
-        // if something removed them since.
-        try HomeSetup.ensureDirectories(home)
-        try SandboxDirectory.create(path, rootMountPoint: !userNamespaces)
-      }
-    }
+    if withDirectory { try SandboxDirectory.create(path, rootMountPoint: !userNamespaces, home: home) }
     // Every sandbox gets a cgroup under Hops' parent, with its limits, before any
     // of its code runs: for the limits, and for its usage figures.
     let cgroup = cgroups.map { SandboxCgroup(hierarchy: $0, name: id, withCpuset: withCpuset) }

@@ -303,9 +303,9 @@ public struct SandboxLauncher: Sendable {
       record.workingDirectory = policy.workingDirectory
       record.environment = environment
       record.user = rootfs.config?.user
-      // A run removed at its exit has no record on disk: the daemon holds it,
-      // and after a crash its directory alone says what to clean up (see
-      // CrashRecovery). One file fewer to make and remove at every run.
+      // A run removed at its exit has no record on disk (nor a directory,
+      // unless it needs a resolv.conf): the daemon holds it, and after a crash
+      // its cgroup's mark says what to clean up (see CrashRecovery).
       if !record.removedOnExit { try record.save(to: directory) }
       var plan = LaunchPlan(
         lowerDir: rootfs.lowerDirs.joined(separator: ":"), upperDir: directory + "/upper", workDir: directory + "/work",

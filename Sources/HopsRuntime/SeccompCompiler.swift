@@ -40,7 +40,7 @@ public final class SeccompCompiler: Sendable {
 
   /// Which compiler writes the program (see CSeccomp's cseccomp.h).
   enum Writer {
-    /// Ours, as ranges of syscall numbers: a fifth of the length.
+    /// Ours, as intervals of syscall numbers: about a quarter of the length.
     case ranges
     /// libseccomp's: the reference, and the fallback should ours fail.
     case libseccomp

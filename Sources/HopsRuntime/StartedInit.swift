@@ -16,7 +16,7 @@ public final class StartedInit: @unchecked Sendable {
   /// Where its directory is (`sandboxes/<id>`), if it has one: only a
   /// sandbox that needs one (`makeDirectory`) gets it. A run thrown away at
   /// its exit, its layers in memory, writes nothing to disk; its cgroup's
-  /// mark says whose it is (SandboxCgroup.ownerAttribute).
+  /// mark says whose it is (SandboxCgroup.ownerAttributes).
   let directory: String
   private(set) var hasDirectory = false
   let pid: pid_t
@@ -54,17 +54,10 @@ public final class StartedInit: @unchecked Sendable {
     self.inCgroup = inCgroup
   }
 
-  /// Makes its directory, once (see SandboxDirectory.create). The home's
-  /// directories are made at the daemon's start; again here only if
-  /// something removed them since.
+  /// Makes its directory, once (see SandboxDirectory.create).
   func makeDirectory(rootMountPoint: Bool, home: HopsHome) throws {
     guard !hasDirectory else { return }
-    do {
-      try SandboxDirectory.create(directory, rootMountPoint: rootMountPoint)
-    } catch {
-      try HomeSetup.ensureDirectories(home)
-      try SandboxDirectory.create(directory, rootMountPoint: rootMountPoint)
-    }
+    try SandboxDirectory.create(directory, rootMountPoint: rootMountPoint, home: home)
     hasDirectory = true
   }
 
@@ -107,8 +100,19 @@ public final class StartedInit: @unchecked Sendable {
 /// are always here).
 enum SandboxDirectory {
   /// Makes it, empty; with `rootMountPoint` (no user namespace) also the root
-  /// overlay's upper and work directories and its mount point.
-  static func create(_ directory: String, rootMountPoint: Bool) throws {
+  /// overlay's upper and work directories and its mount point. The home's
+  /// directories are made at the daemon's start; again here only if
+  /// something removed them since.
+  static func create(_ directory: String, rootMountPoint: Bool, home: HopsHome) throws {
+    do {
+      try create(directory, rootMountPoint: rootMountPoint)
+    } catch {
+      try HomeSetup.ensureDirectories(home)
+      try create(directory, rootMountPoint: rootMountPoint)
+    }
+  }
+
+  private static func create(_ directory: String, rootMountPoint: Bool) throws {
     guard mkdir(directory, 0o700) == 0 else {
       throw HopsError.failed("cannot create \(directory): \(errnoString(errno))")
     }

@@ -84,11 +84,13 @@ class Hops:
 def marked_cgroups(home):
     names = set()
     for path in list(Path("/sys/fs/cgroup").glob("*/hops/*")) + list(Path("/sys/fs/cgroup").glob("hops/*")):
-        try:
-            if os.getxattr(path, "trusted.hops.home") == str(home).encode():
-                names.add(path.name)
-        except OSError:
-            pass
+        for attribute in ("trusted.hops.home", "user.hops.home"):  # as SandboxCgroup marks them
+            try:
+                if os.getxattr(path, attribute) == str(home).encode():
+                    names.add(path.name)
+                break
+            except OSError:
+                pass
     return sorted(names)
 
 

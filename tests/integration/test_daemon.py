@@ -149,7 +149,7 @@ def test_a_removed_sandboxes_directory_is_made_again(own_daemon):
     # No pool, so nothing of the daemon's is in the directory when it goes.
     h = own_daemon(env={"HOPS_WARM_SANDBOXES": "0"})
     assert h("run", "--", "/bin/true").returncode == 0
-    # (The run's own directory goes just after its exit is told.)
+    # (The run leaves the daemon's list just after its exit is told.)
     assert wait_until(lambda: h.sandboxes() == [])
     shutil.rmtree(h.home / "sandboxes")
     r = h("run", "--", "/bin/echo", "again")
