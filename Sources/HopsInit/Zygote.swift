@@ -18,14 +18,22 @@ public enum Zygote {
   /// After `argument`: the sandboxes have user namespaces, so the zygote may
   /// keep only the few mounts its children use (see ZygoteCalls.serve).
   public static let minimalMountsArgument = "--minimal-mounts"
+  /// After `argument`: the zygote leaves its code mapped from its file
+  /// instead of moving it onto huge pages (see ZygoteCalls.serve), so that a
+  /// profiler names its functions in the sandboxes' hops-init.
+  public static let codeFromFileArgument = "--code-from-file"
 
   /// Serves the daemon; returns only in a child. The zygote itself exits when
   /// the daemon closes the channel (or dies).
   public static func serve() {
     warmUp()
     let arguments = (0..<Int(CommandLine.argc)).compactMap { CommandLine.unsafeArgv[$0] }
-    let minimalMounts = arguments.dropFirst(2).contains { String(cString: $0) == minimalMountsArgument }
-    guard ZygoteCalls.serve(LaunchPlan.controlDescriptor, minimalMounts: minimalMounts) else { _exit(0) }
+    let options = arguments.dropFirst(2).map { String(cString: $0) }
+    guard
+      ZygoteCalls.serve(
+        LaunchPlan.controlDescriptor, minimalMounts: options.contains(minimalMountsArgument),
+        codeOnHugePages: !options.contains(codeFromFileArgument))
+    else { _exit(0) }
     // A sandbox's hops-init: its command line says just that, as a spawned one's does.
     for argument in arguments.dropFirst() { memset(argument, 0, strlen(argument)) }
   }

@@ -16,8 +16,10 @@ public enum ZygoteCalls {
   /// In the zygote: serves until the daemon closes the channel. Returns true
   /// in each child (then set up as a spawned hops-init is before its execve),
   /// false in the zygote once the channel is gone.
-  public static func serve(_ channel: Int32, minimalMounts: Bool) -> Bool {
-    hops_zygote_serve(channel, minimalMounts ? 1 : 0) == 0
+  /// `codeOnHugePages`: moves the zygote's code onto anonymous huge pages
+  /// first (best effort), which its children then share.
+  public static func serve(_ channel: Int32, minimalMounts: Bool, codeOnHugePages: Bool) -> Bool {
+    hops_zygote_serve(channel, minimalMounts ? 1 : 0, codeOnHugePages ? 1 : 0) == 0
   }
 
   /// In the daemon: a child of the zygote's, the daemon its parent, as

@@ -23,7 +23,7 @@ final class InitZygote: Sendable {
   private let requests = CountingSemaphore(value: 1)
   let pid: pid_t
 
-  init(initPath: String, minimalMounts: Bool) throws(SyscallError) {
+  init(initPath: String, minimalMounts: Bool, codeFromFile: Bool = false) throws(SyscallError) {
     let channel = try ZygoteCalls.channel()
     defer { FD.close(channel.zygote) }
     let null: (read: Int32, write: Int32)
@@ -34,7 +34,9 @@ final class InitZygote: Sendable {
     defer { FD.close(null.read); FD.close(null.write) }
     do {
       pid = try Spawn.start(
-        path: initPath, argv: ["hops-init", Zygote.argument] + (minimalMounts ? [Zygote.minimalMountsArgument] : []),
+        path: initPath,
+        argv: ["hops-init", Zygote.argument] + (minimalMounts ? [Zygote.minimalMountsArgument] : [])
+          + (codeFromFile ? [Zygote.codeFromFileArgument] : []),
         environment: [],
         descriptors: [null.read, null.write, null.write, channel.zygote], newSession: true)
     } catch {

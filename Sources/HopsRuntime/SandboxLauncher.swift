@@ -48,9 +48,12 @@ public struct SandboxLauncher: Sendable {
     self.userNamespaces = UserNamespaceSupport.probe(home: home)
     HostNetwork.removeOrphans()
     self.hostNetwork = try? HostNetwork()
-    // HOPS_NO_ZYGOTE=1 spawns every hops-init (to compare, or to rule the zygote out).
+    // HOPS_NO_ZYGOTE=1 spawns every hops-init (to compare, or to rule the zygote out);
+    // HOPS_ZYGOTE_CODE_FROM_FILE=1 keeps its code on the file's pages (for a profiler).
     let zygote = getenv("HOPS_NO_ZYGOTE") == nil
-      ? try? InitZygote(initPath: initPath, minimalMounts: userNamespaces.supported) : nil
+      ? try? InitZygote(
+        initPath: initPath, minimalMounts: userNamespaces.supported,
+        codeFromFile: getenv("HOPS_ZYGOTE_CODE_FROM_FILE") != nil) : nil
     self.zygote = zygote
     let starter = InitStarter(
       home: home, initPath: initPath, cgroups: cgroups, userNamespaces: userNamespaces.supported, zygote: zygote)

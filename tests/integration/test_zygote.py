@@ -26,6 +26,23 @@ def mount_points(pid):
     return [line.split()[4] for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines()]
 
 
+def code_mappings(pid):
+    """(fields, anonymous huge KiB) of each executable mapping of `pid` but the
+    kernel's own ([vdso] and the like)."""
+    found, current = [], None
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and not fields[0].endswith(":"):
+            current = fields if fields[1] == "r-xp" and not fields[-1].startswith("[") else None
+        elif current and fields[0] == "AnonHugePages:":
+            found.append((current, int(fields[1])))
+    return found
+
+
+def huge_pages_possible():
+    return "[never]" not in Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+
+
 def with_a_running_init(h, check):
     """Runs `check(pid)` on the hops-init of a sandbox running `sleep` under
     `h`'s daemon (its only one), then ends the sandbox."""
@@ -52,6 +69,16 @@ def test_sandboxes_come_from_the_zygote_and_do_without_it(own_daemon):
     # host's are untouched.
     assert sorted(mount_points(zygote)) == ["/", "/dev", "/proc", "/sys"]
     assert "/sys/fs/cgroup" in mount_points(os.getpid())
+    # Its code's 2 MiB-aligned part is on anonymous huge pages (THP allows it
+    # here): an anonymous executable mapping wholly on them, the rest of the
+    # code still the file's.
+    if huge_pages_possible():
+        code = code_mappings(zygote)
+        huge = [(m, kib) for m, kib in code if len(m) == 5 and kib > 0]
+        assert len(huge) == 1, code
+        (start, end), kib = [int(x, 16) for x in huge[0][0][0].split("-")], huge[0][1]
+        assert start % (2 << 20) == 0 and kib * 1024 == end - start and kib >= 2048, huge
+        assert any(m[-1].endswith("/hops-init") for m, _ in code), code
 
     def forked(pid):
         assert forked_by_the_zygote(pid)
@@ -65,6 +92,9 @@ def test_sandboxes_come_from_the_zygote_and_do_without_it(own_daemon):
         opened = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
         assert channel not in opened, opened
         assert Path(f"/proc/{pid}/comm").read_text() == "hops-init\n"
+        # It starts with the zygote's code mapped, the huge pages shared.
+        if huge_pages_possible():
+            assert [kib for m, kib in code_mappings(pid) if len(m) == 5] == [kib for _, kib in huge]
 
     with_a_running_init(h, forked)
     r = h("run", "--", "/bin/echo", "hello")
@@ -83,3 +113,15 @@ def test_without_the_zygote_hops_init_is_spawned(own_daemon):
     h = own_daemon("--warm-sandboxes", "0", env={"HOPS_NO_ZYGOTE": "1"})
     assert daemon_children(h.process.pid, "hops-zygote") == []
     with_a_running_init(h, spawned)
+
+
+def test_zygote_code_can_stay_on_the_files_pages(own_daemon):
+    """HOPS_ZYGOTE_CODE_FROM_FILE=1 (for a profiler, which names functions
+    only in a file's mappings): no anonymous code, and sandboxes run."""
+    h = own_daemon("--warm-sandboxes", "0", env={"HOPS_ZYGOTE_CODE_FROM_FILE": "1"})
+    (zygote,) = daemon_children(h.process.pid, "hops-zygote")
+    assert Path(f"/proc/{zygote}/cmdline").read_bytes() == b"hops-init\0" + ZYGOTE_ARGUMENTS + b"--code-from-file\0"
+    code = code_mappings(zygote)
+    assert code and all(m[-1].endswith("/hops-init") for m, _ in code), code
+    r = h("run", "--", "/bin/echo", "hello")
+    assert (r.returncode, r.stdout) == (0, b"hello\n"), r.stderr

@@ -75,7 +75,7 @@ int hops_zygote_channel(int fds[2]);
 /// hops-init), or -errno in the zygote when the channel ends or breaks.
 /// `minimal_mounts`: first into a mount namespace of its own with only /,
 /// /proc, /dev and /sys (with user namespaces; see zygote.c).
-int hops_zygote_serve(int channel, int minimal_mounts);
+int hops_zygote_serve(int channel, int minimal_mounts, int huge_code);
 /// In the daemon, two steps: `hops_zygote_request` asks the zygote for a child
 /// with `clone_flags` (plus CLONE_NEWUSER when `with_user_namespace`), `fds`
 /// as its 0..nfds-1 and the cgroups of `join_fds` joined, and returns its pid
