@@ -44,80 +44,6 @@ static pid_t zygote_fork(int clone_flags) {
   return (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags | CLONE_PARENT | SIGCHLD), 0, NULL, NULL, 0);
 }
 
-/* Whether the whole of [start, start + length) is on anonymous huge pages:
-   the mapping that begins there, in /proc/self/smaps. */
-static int backed_by_huge_pages(unsigned long start, size_t length) {
-  FILE *smaps = fopen("/proc/self/smaps", "re");
-  if (!smaps) return 0;
-  char line[512];
-  int inside = 0, backed = 0;
-  while (fgets(line, sizeof line, smaps)) {
-    unsigned long s, e, kib;
-    /* A mapping's first line: "start-end perms ..."; no field's name is hex
-       digits and a dash. */
-    if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
-      if (inside) break;
-      inside = s == start;
-    } else if (inside && sscanf(line, "AnonHugePages: %lu kB", &kib) == 1) {
-      backed = kib * 1024 == length;
-      break;
-    }
-  }
-  fclose(smaps);
-  return backed;
-}
-
-/* Moves the executable's code onto anonymous huge pages at the same address:
-   the 2 MiB-aligned part of it, 10 of its 11.4 MiB here. Then a child's fork
-   copies five page-directory entries for it instead of a page-table entry for
-   each 4 KiB page the zygote ran (about 1,150), its exit drops five instead of
-   as many, it never faults on that code, and it runs with a few TLB entries
-   where it took hundreds; in a virtual machine each TLB miss walks two page
-   tables. 50 sandboxes 10 at a time took about 4% less time on this 2-core
-   machine. The price: the code is 10 MiB of the zygote's own memory, not the
-   page cache's, shared by every child (copy-on-write, never written).
-   Best effort: where huge pages cannot be had (THP disabled or memory too
-   fragmented) or executable anonymous memory is refused (SELinux's execmem,
-   systemd's MemoryDenyWriteExecute), the code stays mapped from the file. */
-#define HUGE_PAGE (2UL << 20)
-static void code_on_huge_pages(void) {
-  struct stat self;
-  if (stat("/proc/self/exe", &self) != 0) return;
-  FILE *maps = fopen("/proc/self/maps", "re");
-  if (!maps) return;
-  unsigned long start = 0, end = 0;
-  char line[512];
-  while (fgets(line, sizeof line, maps)) {
-    unsigned long s, e, inode;
-    char perms[5];
-    if (sscanf(line, "%lx-%lx %4s %*s %*s %lu", &s, &e, perms, &inode) != 4) continue;
-    if (inode == (unsigned long)self.st_ino && strcmp(perms, "r-xp") == 0) { start = s; end = e; break; }
-  }
-  fclose(maps);
-  unsigned long first = (start + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-  unsigned long last = end & ~(HUGE_PAGE - 1);
-  if (start == 0 || last <= first) return;
-  size_t length = last - first;
-  /* A copy in a 2 MiB-aligned area (mapped one huge page larger, trimmed),
-     so that each of its huge pages can be mapped by one entry. */
-  char *area = mmap(NULL, length + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (area == MAP_FAILED) return;
-  char *copy = (char *)(((unsigned long)area + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
-  if (copy > area) munmap(area, (size_t)(copy - area));
-  size_t after = (size_t)(area + length + HUGE_PAGE - (copy + length));
-  if (after) munmap(copy + length, after);
-  if (madvise(copy, length, MADV_HUGEPAGE) != 0) { munmap(copy, length); return; }
-  memcpy(copy, (void *)first, length);
-  /* Small pages would be worse than the file's: fork copies every entry of
-     an anonymous mapping, 2,560 of them. */
-  if (!backed_by_huge_pages((unsigned long)copy, length)) { munmap(copy, length); return; }
-  /* Executable before the move, never writable and executable at once: the
-     code running now (this very function) is in the range being replaced,
-     and mremap swaps it for identical bytes in one step. */
-  if (mprotect(copy, length, PROT_READ | PROT_EXEC) != 0) { munmap(copy, length); return; }
-  if (mremap(copy, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)first) == MAP_FAILED) munmap(copy, length);
-}
-
 /* Makes each child start with the zygote's page table entries for its own
    code and constants. fork(2) copies a mapping's entries only when it has
    private pages (an anon_vma); a read-only mapping of the executable has
@@ -238,7 +164,16 @@ int hops_zygote_serve(int channel, int minimal_mounts, int huge_code) {
      harmless only while hops-init starts no thread of its own: hops-init
      must stay single-threaded. */
   if (thread_count() != 1) return -EDEADLK;
-  if (huge_code) code_on_huge_pages();
+  /* Its code on huge pages (hops_code_on_huge_pages): then a child's
+     fork copies five page-directory entries for it instead of a page-table
+     entry for each 4 KiB page the zygote ran (about 1,150), its exit drops five
+     instead of as many, it never faults on that code, and it runs it with a
+     few TLB entries where it took hundreds; in a virtual machine each TLB miss
+     walks two page tables. 50 sandboxes 10 at a time took about 4% less time
+     on this 2-core machine. The price: the code is 10 MiB of the zygote's own
+     memory, not the page cache's, shared by every child (never written). */
+  if (huge_code) hops_code_on_huge_pages();
+  /* What is left of its code on the file's pages: */
   share_code_with_children();
   if (minimal_mounts) keep_only_essential_mounts();
   for (;;) {

@@ -76,6 +76,14 @@ int hops_zygote_channel(int fds[2]);
 /// `minimal_mounts`: first into a mount namespace of its own with only /,
 /// /proc, /dev and /sys (with user namespaces; see zygote.c).
 int hops_zygote_serve(int channel, int minimal_mounts, int huge_code);
+
+/* Moves the 2 MiB-aligned part of the executable's code onto anonymous huge
+   pages at the same address (copied, then mremap'd over the original).
+   Best effort: 1 if moved; 0 where huge pages cannot be had (THP disabled,
+   memory too fragmented) or executable anonymous memory is refused (SELinux's
+   execmem, systemd's MemoryDenyWriteExecute), the code then left as it was.
+   A profiler names functions only in a file's mappings. */
+int hops_code_on_huge_pages(void);
 /// In the daemon, two steps: `hops_zygote_request` asks the zygote for a child
 /// with `clone_flags` (plus CLONE_NEWUSER when `with_user_namespace`), `fds`
 /// as its 0..nfds-1 and the cgroups of `join_fds` joined, and returns its pid
