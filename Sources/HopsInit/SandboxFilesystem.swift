@@ -43,13 +43,14 @@ struct SandboxFilesystem {
   ]
 
   /// Where the new root is while we build it. A root the daemon built is
-  /// attached in our own mount namespace on a private tmpfs over /tmp (the
-  /// sandbox's directory is not ours to reach), and goes with the old root.
+  /// attached in our own mount namespace over the old root's /tmp (the
+  /// sandbox's directory is not ours to reach; our namespace is private, so
+  /// the host's /tmp is untouched), and that mount goes with the old root.
   /// After a warm hops-init's `prepare`, the sandbox's root is ours already
   /// (pivoted): paths below are plain absolute ones.
   var root: String {
     if plan.prepared { return "" }
-    return plan.rootDescriptor == nil ? plan.rootfsMount : Self.stagingDirectory + "/root"
+    return plan.rootDescriptor == nil ? plan.rootfsMount : Self.stagingDirectory
   }
   static let stagingDirectory = "/tmp"
 
@@ -116,10 +117,13 @@ struct SandboxFilesystem {
     let root = self.root
     try Mounts.makePrivate("/")
     if let overlay = try descriptor(plan.rootDescriptor) {
-      try Mounts.mount(source: "tmpfs", target: Self.stagingDirectory, type: "tmpfs", flags: [.noSuid, .noDev, .noExec], data: "mode=700,size=16k")
-      try syscall("mkdir", root) { mkdir(root, 0o700) }
+      // Straight onto /tmp, through a descriptor (a /tmp that is a symlink is
+      // followed, as mount(2) would): a tmpfs of our own under it, as before,
+      // was one more superblock made and torn down at every start.
+      let staging = try syscall("open", root) { open(root, Int32(O_PATH_FLAG) | O_DIRECTORY | O_CLOEXEC) }
+      defer { FD.close(staging) }
       // Built by the daemon with nosuid and nodev.
-      try DetachedMounts.attach(overlay, at: root)
+      try DetachedMounts.attach(overlay, onto: staging)
     } else {
       // nosuid: setuid bits in a rootfs or image layer never grant anything here
       // (no_new_privs already makes them inert; this is the second lock).
