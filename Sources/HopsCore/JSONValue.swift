@@ -397,6 +397,17 @@ extension JSONValue {
       return value
     }
 
+    public func ints(_ key: String) throws(Mismatch) -> [Int] {
+      guard let elements = member(key)?.array else { throw mismatch(key, "an array of integers") }
+      var values: [Int] = []
+      values.reserveCapacity(elements.count)
+      for element in elements {
+        guard let number = element.int64, let value = Int(exactly: number) else { throw mismatch(key, "an array of integers") }
+        values.append(value)
+      }
+      return values
+    }
+
     public func strings(_ key: String) throws(Mismatch) -> [String] {
       guard let elements = member(key)?.array else { throw mismatch(key, "an array of strings") }
       var texts: [String] = []

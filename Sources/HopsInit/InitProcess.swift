@@ -46,9 +46,10 @@ public enum InitProcess {
         guard frame == LaunchPlan.prepareFrame, !prepared else { break }
         // In the warm pool: the default rootfs came to build ahead. If that
         // fails we end, and the pool skips us (a dead warm hops-init).
-        guard let root = control.takeDescriptors(1)?.first else { _exit(125) }
-        do { try SandboxFilesystem.prepare(root: root) } catch { _exit(125) }
-        FD.close(root)
+        // The root first, then the mounts it was built from (spares).
+        guard let received = control.takeDescriptors(control.queuedDescriptors), let root = received.first else { _exit(125) }
+        do { try SandboxFilesystem.prepare(root: root, spares: Array(received.dropFirst())) } catch { _exit(125) }
+        received.forEach(FD.close)
         prepared = true
       }
       plan = try LaunchPlan(frame: frame)

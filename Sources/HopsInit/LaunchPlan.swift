@@ -53,6 +53,13 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   /// The sandbox's root as a detached overlay (an index into the descriptors).
   /// hops-init, in its user namespace, cannot reach the sandbox's directory.
   public var rootDescriptor: Int?
+  /// Detached mounts the root overlay was built from (its idmapped lower
+  /// layers, read-only; the tmpfs of its writable layer), indices into the
+  /// descriptors. hops-init attaches them beneath the root before its pivot,
+  /// so that they go with the old root: closed unattached, each would be
+  /// unmounted on its own, and every unmount waits for an expedited RCU grace
+  /// period (see SandboxMountBuilder.spares).
+  public var spareDescriptors: [Int] = []
   /// The root and the kernel filesystems are in place already: this warm
   /// hops-init got a `prepareFrame` while it waited (see SandboxFilesystem).
   public var prepared = false
@@ -102,9 +109,10 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   /// The payload of the frames that carry more of the plan's descriptors.
   public static let descriptorsFrame: [UInt8] = Array("fds".utf8)
 
-  /// The frame a warm hops-init may get before its plan, with one descriptor:
-  /// the default rootfs as a detached overlay, to build the part of the tree
-  /// no plan changes while it waits.
+  /// The frame a warm hops-init may get before its plan, with descriptors:
+  /// the default rootfs as a detached overlay, then the mounts it was built
+  /// from (see `spareDescriptors`), to build the part of the tree no plan
+  /// changes while it waits.
   public static let prepareFrame: [UInt8] = Array("prepare".utf8)
 
   /// The frame that follows the plan once the daemon has placed hops-init in the

@@ -25,6 +25,7 @@ extension LaunchPlan {
       ("seccompFilter", seccompFilter.map { JSONText.quoted(Base64.encode([UInt8]($0))) }),
       ("descriptorCount", "\(descriptorCount)"), ("stdioPassed", JSONText.bool(stdioPassed)),
       ("userNamespace", JSONText.bool(userNamespace)), ("rootDescriptor", rootDescriptor.map { "\($0)" }),
+      ("spareDescriptors", JSONText.array(written: spareDescriptors.map { "\($0)" })),
       ("prepared", JSONText.bool(prepared)),
     ])
   }
@@ -100,6 +101,7 @@ extension LaunchPlan {
     stdioPassed = try plan.bool("stdioPassed")
     userNamespace = try plan.bool("userNamespace")
     rootDescriptor = try plan.optionalInt("rootDescriptor")
+    spareDescriptors = try plan.ints("spareDescriptors")
     prepared = try plan.bool("prepared")
   }
 }

@@ -100,13 +100,14 @@ struct SandboxFilesystem {
   /// then adds the rest (`prepared`): the workspace and the plan's mounts come
   /// as detached mounts or tmpfs, which need no host path. About two thirds of
   /// the mount calls, off the run's path.
-  static func prepare(root: Int32) throws(SyscallError) {
+  static func prepare(root: Int32, spares: [Int32]) throws(SyscallError) {
     var plan = LaunchPlan(
       lowerDir: "", upperDir: "", workDir: "", rootfsMount: "", workspace: nil, workspaceTarget: "", hostname: "",
       workingDirectory: "/", argv: [], environment: [], capabilities: [])
     plan.rootDescriptor = 0
+    plan.spareDescriptors = Array(1..<1 + spares.count)
     plan.userNamespace = true
-    let filesystem = SandboxFilesystem(plan: plan, descriptors: [root])
+    let filesystem = SandboxFilesystem(plan: plan, descriptors: [root] + spares)
     try filesystem.buildBase()
     try filesystem.pivot(into: filesystem.root)
   }
@@ -122,6 +123,13 @@ struct SandboxFilesystem {
       // was one more superblock made and torn down at every start.
       let staging = try syscall("open", root) { open(root, Int32(O_PATH_FLAG) | O_DIRECTORY | O_CLOEXEC) }
       defer { FD.close(staging) }
+      // The mounts the root was built from, stacked beneath it: they go with
+      // the old root at the pivot, in the one unmount that pays for one RCU
+      // grace period. (One that cannot be attached is unmounted on its own
+      // when closed, as before.)
+      for index in plan.spareDescriptors {
+        if let spare = try descriptor(index) { try? DetachedMounts.attach(spare, onto: staging) }
+      }
       // Built by the daemon with nosuid and nodev.
       try DetachedMounts.attach(overlay, onto: staging)
     } else {

@@ -96,7 +96,11 @@ public struct SandboxLauncher: Sendable {
     defer { builder.closeAll() }
     do {
       let root = try builder.root(lowers: lowers)
-      try ControlChannel(fd: started.control).send(LaunchPlan.prepareFrame, descriptors: [builder.descriptors[root]])
+      // The root, then its lower layers (LaunchPlan.spareDescriptors). The
+      // tmpfs of its writable layer stays here: a launch may resize it and
+      // make more layers in it.
+      try ControlChannel(fd: started.control).send(
+        LaunchPlan.prepareFrame, descriptors: ([root] + builder.spares).map { builder.descriptors[$0] })
       started.preparedRoot = identity
       started.memoryLayers = builder.takeMemoryLayers()
       started.memoryLayerBytes = layerBytes
@@ -341,6 +345,10 @@ public struct SandboxLauncher: Sendable {
         }
         plan.workspaceMount = try plan.workspaceMount.map { try mountBuilder.build($0) }
         plan.mounts = try plan.mounts.map { try mountBuilder.build($0) }
+        // A prepared root's hops-init pivoted already: its spares went then,
+        // and the tmpfs it adopted is closed here at the end, as before.
+        if !plan.prepared { mountBuilder.handOverMemoryLayers() }
+        plan.spareDescriptors = mountBuilder.spares
         plan.descriptorCount = mountBuilder.descriptors.count
         plan.userNamespace = true
       }

@@ -125,3 +125,26 @@ def test_zygote_code_can_stay_on_the_files_pages(own_daemon):
     assert code and all(m[-1].endswith("/hops-init") for m, _ in code), code
     r = h("run", "--", "/bin/echo", "hello")
     assert (r.returncode, r.stdout) == (0, b"hello\n"), r.stderr
+
+
+def test_the_mounts_a_root_was_built_from_are_not_in_view(own_daemon):
+    """The daemon hands hops-init the mounts the root overlay was built from
+    (its lower layer, the tmpfs of its writable layer), which it stacks
+    beneath the root before its pivot: they go with the old root. A sandbox
+    started on the spot and one from the warm pool see the same mounts, each
+    mount point once."""
+    def points_of(h):
+        found = []
+        with_a_running_init(h, lambda pid: found.extend(mount_points(pid)))
+        return found
+
+    cold = points_of(own_daemon("--warm-sandboxes", "0"))
+    h = own_daemon("--warm-sandboxes", "1")
+    # Its one warm hops-init has built the root ahead (the masks are in place).
+    assert wait_until(lambda: any("/sys/firmware" in mount_points(pid)
+                                  for pid in daemon_children(h.process.pid, "hops-init-warm")))
+    warm = points_of(h)
+    for points in (cold, warm):
+        assert points.count("/") == 1 and len(points) == len(set(points)), points
+        assert "/workspace" in points and "/tmp" in points, points
+    assert sorted(cold) == sorted(warm)
