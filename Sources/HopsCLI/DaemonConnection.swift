@@ -41,10 +41,16 @@ struct DaemonConnection {
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     // The daemon must not hold our stdout or stderr: whoever reads them (a pipe,
-    // a test) would never see end-of-file.
-    for fd: Int32 in 0...2 {
+    // a test) would never see end-of-file. Its stderr is a pipe of ours while
+    // it starts: a daemon that ends before it serves says why there, which
+    // may be before it has a log (a home it cannot make, say).
+    let said: (read: Int32, write: Int32)
+    do { said = try FD.pipe() } catch { throw HopsError(.unavailable, "cannot start hopsd: \(error)") }
+    defer { close(said.read) }
+    for fd: Int32 in 0...1 {
       posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
     }
+    posix_spawn_file_actions_adddup2(&actions, said.write, 2)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -54,6 +60,7 @@ struct DaemonConnection {
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup(daemon), strdup("--home"), strdup(home.root), nil]
     defer { argv.forEach { free($0) } }
     let result = posix_spawn(&pid, daemon, &actions, &attributes, argv, environ)
+    close(said.write)
     guard result == 0 else {
       throw HopsError(.unavailable, "cannot start \(daemon): \(String(cString: strerror(result)))")
     }
@@ -68,11 +75,32 @@ struct DaemonConnection {
           if isRunning() { return }
           usleep(10_000)
         }
-        throw HopsError(.unavailable, "hopsd exited during start-up", hint: "see \(home.logFile)")
+        let words = Self.readAll(said.read).trimmed
+        guard !words.isEmpty else {
+          throw HopsError(.unavailable, "hopsd exited during start-up", hint: "see \(home.logFile)")
+        }
+        // Its own message ("hopsd: cannot create ...: ... (check that ...)").
+        let message = words.hasPrefix("hopsd: ") ? String(words.dropFirst(7)) : words
+        throw HopsError(.unavailable, "hopsd exited during start-up: \(message)")
       }
       usleep(10_000)
     }
     throw HopsError(.unavailable, "hopsd did not start listening within 10 s", hint: "see \(home.logFile)")
+  }
+
+  /// What a pipe holds now (at most 64 KiB), without waiting for more: a
+  /// child of the daemon's could hold its write end still.
+  static func readAll(_ fd: Int32) -> String {
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while bytes.count < 64 << 10 {
+      let n = read(fd, &buffer, buffer.count)
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 { break }
+      bytes.append(contentsOf: buffer[0..<n])
+    }
+    return String(decoding: bytes, as: UTF8.self)
   }
 
   /// `$HOPS_DAEMON`, else `hopsd` beside this `hops` executable.

@@ -42,12 +42,20 @@ public struct DaemonCommand: AsyncParsableCommand {
     if foreground {
       logFD = 2
     } else {
-      try? HomeSetup.ensureDirectories(home)
+      // Until the log is open, stderr is all we have: `hops` reads it while
+      // we start (a home that cannot be made, say).
+      do { try HomeSetup.ensureDirectories(home) } catch {
+        FileHandleStderr.write("hopsd: \(error)\n")
+        throw ExitCode(125)
+      }
       logFD = open(home.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
       guard logFD >= 0 else {
         FileHandleStderr.write("hopsd: cannot open \(home.logFile): \(String(cString: strerror(errno)))\n")
         throw ExitCode(125)
       }
+      // From here on stderr is the log too: what the runtime says as it
+      // crashes lands there, and `hops` stops waiting for more on its pipe.
+      dup2(logFD, 2)
       // Detach from the terminal and session of whoever started us.
       _ = setsid()
     }

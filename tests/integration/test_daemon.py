@@ -3,10 +3,11 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
 import time
 from pathlib import Path
 
-from conftest import read_line, wait_until, hops_init_pids
+from conftest import BIN, read_line, wait_until, hops_init_pids
 
 
 def pid_alive(pid):
@@ -93,6 +94,20 @@ def test_no_auto_start_says_so(hops):
     assert r.returncode == 125
     assert b"not running" in r.stderr and b"hops system start" in r.stderr
     assert hops("system", "status").returncode == 1
+
+
+def test_a_daemon_that_cannot_start_says_why(hops, tmp_path):
+    """A home the daemon cannot make (its parent is missing): `hops` shows the
+    daemon's own reason, which it gave before it had a log to write to, and
+    nothing is made."""
+    home = tmp_path / "missing" / "home"
+    env = dict(hops.env, HOPS_HOME=str(home))
+    r = subprocess.run([str(BIN / "hops"), "run", "--", "/bin/true"], env=env, capture_output=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 125, r.stderr
+    assert f"hopsd exited during start-up: cannot create {home}".encode() in r.stderr, r.stderr
+    assert b"check that its parent exists" in r.stderr, r.stderr
+    assert not (tmp_path / "missing").exists()
 
 
 def test_stop_ends_running_sandboxes(hops):
