@@ -30,6 +30,12 @@ int hops_mount_setattr(int fd, int recursive, unsigned long long set, unsigned l
   memset(&attr, 0, sizeof attr);
   attr.attr_set = set;
   attr.attr_clr = clear;
+  /* Private, whatever the original was: a copy made with open_tree joins
+     the peer group of a shared original (systemd makes / shared), and then
+     every mount made on it in a sandbox would show up on the host too (a
+     policy's mount below /workspace on the host's workspace directory), and
+     pivot_root refuses a new root whose parent is shared. */
+  attr.propagation = MS_PRIVATE;
   if (userns_fd >= 0) {
     attr.attr_set |= MOUNT_ATTR_IDMAP;
     attr.userns_fd = (unsigned long long)userns_fd;

@@ -408,6 +408,11 @@ extension JSONValue {
       return values
     }
 
+    public func optionalInts(_ key: String) throws(Mismatch) -> [Int]? {
+      guard member(key) != nil else { return nil }
+      return try ints(key)
+    }
+
     public func strings(_ key: String) throws(Mismatch) -> [String] {
       guard let elements = member(key)?.array else { throw mismatch(key, "an array of strings") }
       var texts: [String] = []

@@ -53,8 +53,10 @@ public struct DaemonCommand: AsyncParsableCommand {
         FileHandleStderr.write("hopsd: cannot open \(home.logFile): \(String(cString: strerror(errno)))\n")
         throw ExitCode(125)
       }
-      // From here on stderr is the log too: what the runtime says as it
-      // crashes lands there, and `hops` stops waiting for more on its pipe.
+      // From here on stderr is the log too (what the runtime says as it
+      // crashes lands there); the stderr we were given (`hops`'s pipe while
+      // we start) keeps only the reason we end for, if we do.
+      FileHandleStderr.fd = fcntl(2, F_DUPFD_CLOEXEC, 3)
       dup2(logFD, 2)
       // Detach from the terminal and session of whoever started us.
       _ = setsid()
@@ -83,7 +85,10 @@ public struct DaemonCommand: AsyncParsableCommand {
 }
 
 enum FileHandleStderr {
+  /// The stderr we were started with (see `run`).
+  nonisolated(unsafe) static var fd: Int32 = 2
+
   static func write(_ text: String) {
-    _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
+    _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
   }
 }

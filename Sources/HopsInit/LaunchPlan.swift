@@ -58,7 +58,8 @@ public struct LaunchPlan: Codable, Sendable, Equatable {
   /// descriptors. hops-init attaches them beneath the root before its pivot,
   /// so that they go with the old root: closed unattached, each would be
   /// unmounted on its own, and every unmount waits for an expedited RCU grace
-  /// period (see SandboxMountBuilder.spares).
+  /// period (see SandboxMountBuilder.spares). A prepared hops-init, pivoted
+  /// already, just closes them.
   public var spareDescriptors: [Int] = []
   /// The root and the kernel filesystems are in place already: this warm
   /// hops-init got a `prepareFrame` while it waited (see SandboxFilesystem).

@@ -101,7 +101,8 @@ extension LaunchPlan {
     stdioPassed = try plan.bool("stdioPassed")
     userNamespace = try plan.bool("userNamespace")
     rootDescriptor = try plan.optionalInt("rootDescriptor")
-    spareDescriptors = try plan.ints("spareDescriptors")
+    // Optional: a plan without it (none to attach) is as good as before.
+    spareDescriptors = try plan.optionalInts("spareDescriptors") ?? []
     prepared = try plan.bool("prepared")
   }
 }

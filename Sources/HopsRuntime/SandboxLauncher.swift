@@ -345,8 +345,10 @@ public struct SandboxLauncher: Sendable {
         }
         plan.workspaceMount = try plan.workspaceMount.map { try mountBuilder.build($0) }
         plan.mounts = try plan.mounts.map { try mountBuilder.build($0) }
-        // A prepared root's hops-init pivoted already: its spares went then,
-        // and the tmpfs it adopted is closed here at the end, as before.
+        // A prepared root's hops-init pivoted already, with its root's
+        // spares: the spares of this plan's own overlays (their lower layers)
+        // it can only close, each unmounted on its own, and the tmpfs it
+        // adopted is closed here at the end, as before.
         if !plan.prepared { mountBuilder.handOverMemoryLayers() }
         plan.spareDescriptors = mountBuilder.spares
         plan.descriptorCount = mountBuilder.descriptors.count

@@ -56,7 +56,7 @@ import Testing
       Issue.record("not an object")
       return
     }
-    for required in ["lowerDir", "argv", "capabilities", "loopbackUp", "descriptorCount", "spareDescriptors", "prepared"] {
+    for required in ["lowerDir", "argv", "capabilities", "loopbackUp", "descriptorCount", "prepared"] {
       let text = JSONText.object(members.filter { $0.key != required }.map { ($0.key, Self.text(of: $0.value)) })
       #expect(throws: JSONValue.Mismatch.self, "\(required)") { try LaunchPlan(json: Array(text.utf8)) }
     }

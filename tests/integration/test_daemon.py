@@ -108,6 +108,14 @@ def test_a_daemon_that_cannot_start_says_why(hops, tmp_path):
     assert f"hopsd exited during start-up: cannot create {home}".encode() in r.stderr, r.stderr
     assert b"check that its parent exists" in r.stderr, r.stderr
     assert not (tmp_path / "missing").exists()
+    # A reason found once the log is open reaches `hops` too, and is logged once.
+    (tmp_path / "missing").mkdir()
+    home.mkdir()
+    r = subprocess.run([str(BIN / "hops"), "run", "--", "/bin/true"], env=dict(env, HOPS_MAX_SANDBOXES="0"),
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 125, r.stderr
+    assert b"hopsd exited during start-up: --max-sandboxes must be at least 1" in r.stderr, r.stderr
+    assert (home / "hopsd.log").read_text().count("--max-sandboxes must be at least 1") == 1
 
 
 def test_stop_ends_running_sandboxes(hops):

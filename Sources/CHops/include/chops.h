@@ -82,7 +82,10 @@ int hops_zygote_serve(int channel, int minimal_mounts, int huge_code);
    Best effort: 1 if moved; 0 where huge pages cannot be had (THP disabled,
    memory too fragmented) or executable anonymous memory is refused (SELinux's
    execmem, systemd's MemoryDenyWriteExecute), the code then left as it was.
-   A profiler names functions only in a file's mappings. */
+   (Should mremap itself fail once the kernel has unmapped the original, a
+   rare ENOMEM, the process dies: the zygote's daemon then spawns each
+   hops-init.) A profiler names functions only in a file's mappings, and a
+   uprobe placed on the code before the move would trap in the copy. */
 int hops_code_on_huge_pages(void);
 /// In the daemon, two steps: `hops_zygote_request` asks the zygote for a child
 /// with `clone_flags` (plus CLONE_NEWUSER when `with_user_namespace`), `fds`
