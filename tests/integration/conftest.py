@@ -169,11 +169,13 @@ def own_daemon():
     is stopped, and nothing of it (warm pool included) is left."""
     started = []
 
-    def start(*flags, env=None):
+    def start(*flags, env=None, wrapper=()):
+        """`wrapper`: a command line that ends by exec'ing its arguments (the
+        daemon's), to start it somewhere else (another mount namespace)."""
         home = Path(tempfile.mkdtemp(prefix="hops-own-"))
         h = Hops(home)
         h.env.update(env or {})
-        h.process = subprocess.Popen([str(BIN / "hopsd"), "--home", str(home), *flags], env=h.env,
+        h.process = subprocess.Popen([*wrapper, str(BIN / "hopsd"), "--home", str(home), *flags], env=h.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert wait_until(lambda: (home / "hops.sock").exists() and h("system", "status").returncode == 0, timeout=20)
         started.append(h)

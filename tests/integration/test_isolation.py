@@ -2,8 +2,11 @@
 no network, reduced capabilities. Every hostile step first checks it runs inside a
 sandbox (PID 1 is hops-init) and does nothing otherwise."""
 import os
+import subprocess
 import tempfile
 from pathlib import Path
+
+from conftest import read_line
 
 GUARD = '[ "$(cat /proc/1/comm)" = hops-init ] || { echo NOT-IN-SANDBOX; exit 99; }; '
 
@@ -115,7 +118,7 @@ def test_rootfs_symlinks_cannot_redirect_sandbox_mounts(hops, tmp_path):
         hops("rootfs", "rm", "linked")
 
 
-def test_no_mount_of_a_sandbox_reaches_a_host_whose_root_is_shared(hops, tmp_path):
+def test_no_mount_of_a_sandbox_reaches_a_host_whose_root_is_shared(own_daemon, tmp_path):
     """systemd makes / shared; a copy of a shared mount (the idmapped
     workspace, the root's layers) would be its peer, and every mount made on
     it in a sandbox would show up on the host, a policy's mount below
@@ -123,37 +126,29 @@ def test_no_mount_of_a_sandbox_reaches_a_host_whose_root_is_shared(hops, tmp_pat
     a mount namespace of its own whose / is shared, which stands for such a
     host: its mounts stay as they were while sandboxes (warm and started on
     the spot) run with a mount below their workspace."""
-    import subprocess
-    from conftest import BIN, wait_until
-    daemon = subprocess.Popen(
-        ["unshare", "--mount", "--", "sh", "-c",
-         f"mount --make-rshared / && exec {BIN / 'hopsd'} --home {hops.home} --warm-sandboxes 1"],
-        env=hops.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert wait_until(lambda: (hops.home / "hops.sock").exists() and hops("system", "status").returncode == 0,
-                          timeout=20)
-        host_view = Path(f"/proc/{daemon.pid}/mountinfo")
-        assert " / / " in host_view.read_text() and "shared:" in host_view.read_text().split(" / / ")[1].split("\n")[0]
-        before = sorted(line.split()[4] for line in host_view.read_text().splitlines())
-        policy = tmp_path / "policy.toml"
-        policy.write_text('[[sandbox.mounts]]\nsource = "tmpfs"\ndestination = "/workspace/sub"\ntype = "tmpfs"\nmode = "rw"\n')
-        workspace = tmp_path / "ws"
-        workspace.mkdir()
-        # The first takes the warm one; the second starts on the spot (the
-        # refill may not be ready) or takes the refill: both paths, in turn.
-        for _ in range(3):
-            p = subprocess.Popen([str(BIN / "hops"), "run", "--policy-file", str(policy), str(workspace), "--",
-                                  "/bin/sh", "-c", "echo x > /workspace/sub/file; grep -c ' /workspace/sub ' /proc/self/mountinfo; read line"],
-                                 env=hops.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            assert p.stdout.readline() == b"1\n", p.stderr.read()
-            # While it runs: nothing of it in the daemon's (the host's) view.
-            assert sorted(line.split()[4] for line in host_view.read_text().splitlines()) == before
-            # (The mount point is made in the workspace; what is written on
-            # the mount stays in the sandbox's tmpfs.)
-            assert [p.name for p in workspace.iterdir()] == ["sub"] and not any((workspace / "sub").iterdir())
-            p.communicate(b"done\n", timeout=30)
-            assert p.returncode == 0
+    h = own_daemon("--warm-sandboxes", "1", wrapper=[
+        "unshare", "--mount", "--", "sh", "-c", 'mount --make-rshared / && exec "$0" "$@"'])
+    host_view = Path(f"/proc/{h.process.pid}/mountinfo")
+    root_line = next(line for line in host_view.read_text().splitlines() if line.split()[4] == "/")
+    assert "shared:" in root_line, root_line
+    before = sorted(line.split()[4] for line in host_view.read_text().splitlines())
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[sandbox.mounts]]\nsource = "tmpfs"\ndestination = "/workspace/sub"\ntype = "tmpfs"\nmode = "rw"\n')
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    # The first takes the warm one; the next start on the spot (the refill
+    # may not be ready) or take the refill: both paths.
+    for _ in range(3):
+        p = h.popen("run", "--policy-file", str(policy), str(workspace), "--", "/bin/sh", "-c",
+                    "echo x > /workspace/sub/file; grep -c ' /workspace/sub ' /proc/self/mountinfo; read line",
+                    stdin=subprocess.PIPE)
+        assert read_line(p.stdout) == b"1\n"
+        # While it runs: nothing of it in the daemon's (the host's) view.
         assert sorted(line.split()[4] for line in host_view.read_text().splitlines()) == before
-    finally:
-        hops("system", "stop")
-        daemon.wait(timeout=30)
+        # (The mount point is made in the workspace; what is written on the
+        # mount stays in the sandbox's tmpfs.)
+        assert [entry.name for entry in workspace.iterdir()] == ["sub"] and not any((workspace / "sub").iterdir())
+        p.stdin.write(b"done\n")
+        p.stdin.flush()
+        assert p.wait(timeout=30) == 0
+    assert sorted(line.split()[4] for line in host_view.read_text().splitlines()) == before
