@@ -11,11 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,50 +40,6 @@ int hops_zygote_channel(int fds[2]) {
    single-threaded, so the copy holds no lock another thread had. */
 static pid_t zygote_fork(int clone_flags) {
   return (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags | CLONE_PARENT | SIGCHLD), 0, NULL, NULL, 0);
-}
-
-/* Makes each child start with the zygote's page table entries for its own
-   code and constants. fork(2) copies a mapping's entries only when it has
-   private pages (an anon_vma); a read-only mapping of the executable has
-   none, so every child found its code unmapped and took a page fault for
-   each 64 KiB of it that it ran: about 45 a sandbox, 0.1 ms of CPU. One
-   private copy of one page of each (the same bytes) gives the mapping an
-   anon_vma, so fork copies its entries instead, a few hundred at a time.
-   Best effort: without it, children fault as before. */
-static void share_code_with_children(void) {
-  /* The executable's mappings are those of its inode. */
-  struct stat self;
-  if (stat("/proc/self/exe", &self) != 0) return;
-  FILE *maps = fopen("/proc/self/maps", "re");
-  if (!maps) return;
-  struct { unsigned long start, end; int protection; } found[8];
-  int count = 0;
-  char line[512];
-  while (count < 8 && fgets(line, sizeof line, maps)) {
-    unsigned long start, end, inode;
-    char perms[5];
-    if (sscanf(line, "%lx-%lx %4s %*s %*s %lu", &start, &end, perms, &inode) != 4) continue;
-    /* Readable, not writable, private: code and constants. */
-    if (inode == (unsigned long)self.st_ino && perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p') {
-      found[count].start = start;
-      found[count].end = end;
-      found[count++].protection = PROT_READ | (perms[2] == 'x' ? PROT_EXEC : 0);
-    }
-  }
-  fclose(maps);
-  for (int i = 0; i < count; i++) {
-    /* The whole mapping changes protection (a part would split it, and only
-       the part with the private page would be copied), for an instant, before
-       any request, with one thread: our own code, nobody else's. */
-    void *start = (void *)found[i].start;
-    size_t length = found[i].end - found[i].start;
-    if (mprotect(start, length, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) continue;
-    volatile unsigned char *byte = (volatile unsigned char *)(found[i].end - 1);
-    *byte = *byte;
-    /* Never left writable: a zygote that cannot restore it ends (the daemon
-       then spawns each hops-init). */
-    if (mprotect(start, length, found[i].protection) != 0) _exit(127);
-  }
 }
 
 /* A mount point from /proc/self/mountinfo, its octal escapes (\040 for a
@@ -173,8 +127,9 @@ int hops_zygote_serve(int channel, int minimal_mounts, int huge_code) {
      on this 2-core machine. The price: the code is 10 MiB of the zygote's own
      memory, not the page cache's, shared by every child (never written). */
   if (huge_code) hops_code_on_huge_pages();
-  /* What is left of its code on the file's pages: */
-  share_code_with_children();
+  /* What is left of its code on the file's pages: children start with its
+     page-table entries (hops_share_code_with_children). */
+  hops_share_code_with_children();
   if (minimal_mounts) keep_only_essential_mounts();
   for (;;) {
     struct zygote_request request;

@@ -20,7 +20,6 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,8 +180,8 @@ int hops_seccomp_compile(const char *const *allowed, int count, int flags, void 
       break;
     }
     const char *name = allowed[i];
-    int nr = seccomp_syscall_resolve_name(name);
-    if (nr == __NR_SCMP_ERROR || nr < 0) continue;  // not a syscall of this architecture
+    int nr = hops_seccomp_resolve(name);
+    if (nr < 0) continue;  // not a syscall of this architecture
     int kind = -1, argument = -1;
     if (strcmp(name, "clone") == 0) kind = CLONE;
     else if (strcmp(name, "clone3") == 0) kind = NOSYS_ALWAYS;

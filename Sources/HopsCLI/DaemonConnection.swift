@@ -75,7 +75,7 @@ struct DaemonConnection {
           if isRunning() { return }
           usleep(10_000)
         }
-        let words = Self.readAll(said.read).trimmed
+        let words = Self.readWaiting(said.read).trimmed
         guard !words.isEmpty else {
           throw HopsError(.unavailable, "hopsd exited during start-up", hint: "see \(home.logFile)")
         }
@@ -90,16 +90,11 @@ struct DaemonConnection {
 
   /// What a pipe holds now (at most 64 KiB), without waiting for more: a
   /// child of the daemon's could hold its write end still.
-  static func readAll(_ fd: Int32) -> String {
-    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+  static func readWaiting(_ fd: Int32) -> String {
+    try? FD.setNonBlocking(fd)
     var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while bytes.count < 64 << 10 {
-      let n = read(fd, &buffer, buffer.count)
-      if n < 0 && errno == EINTR { continue }
-      if n <= 0 { break }
-      bytes.append(contentsOf: buffer[0..<n])
-    }
+    // Ends at end of file, or at EAGAIN (a read that throws).
+    while bytes.count < 64 << 10, let chunk = try? FD.read(fd, max: 4096), !chunk.isEmpty { bytes += chunk }
     return String(decoding: bytes, as: UTF8.self)
   }
 

@@ -27,8 +27,8 @@ public struct HostFacts: Sendable, Equatable {
   /// its profile, its layers' size), each a file read and a sysinfo call,
   /// and CPUs and memory come and go far more rarely than that.
   public static func current() -> HostFacts {
-    let now = monotonicSeconds()
-    if let (facts, at) = cache.withLock({ $0 }), now - at < 1 { return facts }
+    let now = ContinuousClock.now
+    if let (facts, at) = cache.withLock({ $0 }), now - at < .seconds(1) { return facts }
     let cpus = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     let pages = max(0, sysconf(Int32(_SC_PHYS_PAGES)))
     let pageSize = max(0, sysconf(Int32(_SC_PAGESIZE)))
@@ -37,13 +37,7 @@ public struct HostFacts: Sendable, Equatable {
     return facts
   }
 
-  private static let cache = Mutex<(HostFacts, Double)?>(nil)
-
-  private static func monotonicSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-  }
+  private static let cache = Mutex<(HostFacts, ContinuousClock.Instant)?>(nil)
 }
 
 extension Policy {

@@ -197,6 +197,11 @@ def own_daemon():
     assert wait_until(lambda: not [pid for pid in zygotes if Path(f"/proc/{pid}").exists()]), "a zygote outlived its daemon"
 
 
+def mount_points(pid):
+    """The mount points in `pid`'s mount namespace, as it sees them."""
+    return [line.split()[4] for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines()]
+
+
 def daemon_children(daemon_pid, name):
     """A daemon's child processes called `name` (another daemon, the test
     session's, may keep a pool of its own)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, daemon_children, hops_init_pids, wait_until
+from conftest import BIN, daemon_children, hops_init_pids, mount_points, wait_until
 
 
 def warm_ids(h):
@@ -121,10 +121,6 @@ def test_a_launch_takes_a_warm_one_and_the_pool_refills(own_daemon):
     assert r.stdout.split(b"\0")[0] == b"hops-init"
     end_run(h, client, sandbox_id)
     assert wait_until(lambda: cgroup_dirs(sandbox_id) == [])
-
-
-def mount_points(pid):
-    return [line.split()[4] for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines()]
 
 
 def test_warm_ones_hold_the_default_rootfs_ready_and_serve_no_other(own_daemon, tmp_path):

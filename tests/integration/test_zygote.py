@@ -6,7 +6,7 @@ import os
 import signal
 from pathlib import Path
 
-from conftest import daemon_children, read_line, wait_until
+from conftest import daemon_children, mount_points, read_line, wait_until
 
 GUARD = '[ "$(cat /proc/1/comm)" = hops-init ] || { echo NOT-IN-SANDBOX; exit 99; }; '
 
@@ -20,10 +20,6 @@ def forked_by_the_zygote(pid):
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     assert cmdline.startswith(b"hops-init\0"), cmdline
     return cmdline == b"hops-init\0" + b"\0" * len(ZYGOTE_ARGUMENTS)
-
-
-def mount_points(pid):
-    return [line.split()[4] for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines()]
 
 
 def code_mappings(pid):

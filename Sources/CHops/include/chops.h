@@ -74,7 +74,8 @@ int hops_zygote_channel(int fds[2]);
 /// each child (set up as a spawned hops-init is before its execve, and named
 /// hops-init), or -errno in the zygote when the channel ends or breaks.
 /// `minimal_mounts`: first into a mount namespace of its own with only /,
-/// /proc, /dev and /sys (with user namespaces; see zygote.c).
+/// /proc, /dev and /sys (with user namespaces; see zygote.c). `huge_code`:
+/// first its code onto huge pages (hops_code_on_huge_pages).
 int hops_zygote_serve(int channel, int minimal_mounts, int huge_code);
 
 /* Moves the 2 MiB-aligned part of the executable's code onto anonymous huge
@@ -87,6 +88,10 @@ int hops_zygote_serve(int channel, int minimal_mounts, int huge_code);
    hops-init.) A profiler names functions only in a file's mappings, and a
    uprobe placed on the code before the move would trap in the copy. */
 int hops_code_on_huge_pages(void);
+/* Gives each read-only mapping of the executable one private page, so that
+   fork copies its page-table entries to children (see code_pages.c). Best
+   effort; ends the process if it cannot make a mapping read-only again. */
+void hops_share_code_with_children(void);
 /// In the daemon, two steps: `hops_zygote_request` asks the zygote for a child
 /// with `clone_flags` (plus CLONE_NEWUSER when `with_user_namespace`), `fds`
 /// as its 0..nfds-1 and the cgroups of `join_fds` joined, and returns its pid
