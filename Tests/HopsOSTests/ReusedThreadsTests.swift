@@ -8,11 +8,13 @@ import Testing
   /// The thread ids that ran each piece of work, and a gate they wait on.
   final class Record: Sendable {
     let ids = Mutex<[Int32]>([])
+    let started = CountingSemaphore(value: 0)
     let gate = CountingSemaphore(value: 0)
     let done = CountingSemaphore(value: 0)
     func work() {
       let id = ReusedThreadsTests.threadID()
       ids.withLock { $0.append(id) }
+      started.signal()
       gate.wait()
       done.signal()
     }
@@ -31,6 +33,8 @@ import Testing
     let record = Record()
     // Three at once: three threads.
     for _ in 0..<3 { #expect(threads.run { record.work() }) }
+    // All at work before any is let go: none can take another's.
+    for _ in 0..<3 { record.started.wait() }
     for _ in 0..<3 { record.gate.signal() }
     for _ in 0..<3 { record.done.wait() }
     let first = record.ids.withLock { $0 }
@@ -38,6 +42,7 @@ import Testing
     // Two of them stay; the next two pieces of work run on those.
     usleep(50_000)
     for _ in 0..<2 { #expect(threads.run { record.work() }) }
+    for _ in 0..<2 { record.started.wait() }
     for _ in 0..<2 { record.gate.signal() }
     for _ in 0..<2 { record.done.wait() }
     let next = record.ids.withLock { Array($0.suffix(2)) }
